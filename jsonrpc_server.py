@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+"""A JSON-RPC server built with the third-party jsonrpclib-pelix package.
+
+It offers one function at http://localhost:7002 (reachable from this machine
+only), answering each connection in a thread of its own.
+"""
+
+import socketserver
+
+from jsonrpclib.SimpleJSONRPCServer import SimpleJSONRPCServer
+
+
+class ThreadingJSONRPCServer(socketserver.ThreadingMixIn, SimpleJSONRPCServer):
+    daemon_threads = True  # a client that never hangs up cannot block the exit
+    request_queue_size = 64  # many clients may connect at the same moment
+
+
+def lengths(*args):
+    """Return `[len(arg), arg]` for each argument, or `[None, arg]` if it has no length."""
+    results = []
+    for arg in args:
+        try:
+            results.append([len(arg), arg])
+        except TypeError:
+            results.append([None, arg])
+    return results
+
+
+def main():
+    with ThreadingJSONRPCServer(('localhost', 7002)) as server:
+        server.register_function(lengths)
+        print('Starting server', flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print('Server stopped')
+
+
+if __name__ == '__main__':
+    main()

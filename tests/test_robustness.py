@@ -1,0 +1,274 @@
+"""Bad input, idle connections and load: the servers keep answering.
+
+After every bad input the server must answer an ordinary call within 2 s,
+and its peak memory must stay well under 300 MB.
+"""
+
+import concurrent.futures
+import contextlib
+import io
+import json
+import random
+import re
+import socket
+import struct
+import time
+
+import pytest
+from helpers import PROTOCOLS, ordinary_call, peak_rss_mb
+
+pytestmark = pytest.mark.slow
+
+MAX_ANSWER_SECONDS = 2
+MAX_PEAK_RSS_MB = 300
+
+
+def exchange(name, data):
+    """Send raw bytes to a server, stop sending, and return all it sends back."""
+    with socket.create_connection(('127.0.0.1', PROTOCOLS[name].port), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return b''.join(chunks)
+            chunks.append(chunk)
+
+
+def outcome(answer):
+    """Name what a raw HTTP answer amounts to: 'closed', 'HTTP 400', 'fault', 'error -32700'..."""
+    if not answer:
+        return 'closed'
+    if not answer.startswith(b'HTTP/'):  # http.server's answer to an unparsable request line
+        return 'HTTP ' + re.search(rb'Error code: (\d+)', answer).group(1).decode()
+    head, _, body = answer.partition(b'\r\n\r\n')
+    status = int(head.split()[1])
+    if status != 200:
+        return f'HTTP {status}'
+    if body.startswith(b'<?xml'):
+        return 'fault' if b'<fault>' in body else 'result'
+    response = json.loads(body)
+    return f'error {response["error"]["code"]}' if 'error' in response else 'result'
+
+
+def http_request(path, body, **headers):
+    lines = [f'POST {path} HTTP/1.1', 'Host: 127.0.0.1']
+    lines += [f'{name.replace("_", "-")}: {value}' for name, value in headers.items()]
+    return '\r\n'.join(lines).encode() + b'\r\n\r\n' + body
+
+
+def xml_call(name, *params):
+    values = b''.join(b'<param><value>' + p + b'</value></param>' for p in params)
+    return (
+        b'<methodCall><methodName>' + name.encode() + b'</methodName>'
+        b'<params>' + values + b'</params></methodCall>'
+    )
+
+
+def xml_post(body):
+    return http_request('/RPC2', body, Content_Type='text/xml', Content_Length=len(body))
+
+
+def json_post(body):
+    return http_request('/', body, Content_Type='application/json', Content_Length=len(body))
+
+
+def json_call(params, method='lengths'):
+    request = {'jsonrpc': '2.0', 'method': method, 'params': params, 'id': 1}
+    return json_post(json.dumps(request).encode())
+
+
+LAUGHS = b'<!ENTITY lol0 "lol">' + b''.join(
+    b'<!ENTITY lol%d "%s">' % (level, b'&lol%d;' % (level - 1) * 10) for level in range(1, 10)
+)
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz ['
+    + LAUGHS
+    + b']>'
+    + xml_call('remote_repr', b'<string>&lol9;</string>')
+)
+EXTERNAL_ENTITY = (
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY ext SYSTEM "file:///etc/passwd">]>'
+    + xml_call('remote_repr', b'<string>&ext;</string>')
+)
+DEEP_XML = xml_call(
+    'remote_repr', b'<array><data><value>' * 10_000 + b'</value></data></array>' * 10_000
+)
+JSON_CALL_OF = b'{"jsonrpc": "2.0", "id": 1, "method": "lengths", "params": [%s]}'
+DEEP_JSON = json_post(JSON_CALL_OF % (b'[' * 10_000 + b']' * 10_000))
+JSON_BIG_NUMBER = JSON_CALL_OF % (b'9' * 5000)
+RANDOM_BYTES = random.Random(18).randbytes(4096)
+
+# What each server answers to each bad input.
+BAD_XMLRPC = {
+    'random bytes': (RANDOM_BYTES, 'HTTP 400'),
+    'truncated request line': (b'POST /RPC2 HT', 'HTTP 400'),
+    'truncated headers': (b'POST /RPC2 HTTP/1.1\r\nContent-Le', 'HTTP 500'),
+    'no Content-Length': (http_request('/RPC2', b'<x/>'), 'HTTP 500'),
+    'bad Content-Length': (http_request('/RPC2', b'<x/>', Content_Length='x'), 'HTTP 500'),
+    'short body': (http_request('/RPC2', b'<x/>', Content_Length=100), 'fault'),
+    'chunked body': (
+        http_request('/RPC2', b'4\r\n<x/>\r\n0\r\n\r\n', Transfer_Encoding='chunked'),
+        'HTTP 500',
+    ),
+    'invalid XML': (xml_post(b'<methodCall><methodName>'), 'fault'),
+    'wrong types': (xml_post(xml_call('quadratic', *[b'<string>a</string>'] * 3)), 'fault'),
+    'wrong argument count': (xml_post(xml_call('quadratic', b'<int>1</int>')), 'fault'),
+    'no arguments': (xml_post(xml_call('addtogether')), 'fault'),
+    'unknown method': (xml_post(xml_call('no_such')), 'fault'),
+    '10,000-level nesting': (xml_post(DEEP_XML), 'fault'),
+    'billion laughs': (xml_post(BILLION_LAUGHS), 'fault'),
+}
+BAD_JSONRPC = {
+    'random bytes': (RANDOM_BYTES, 'HTTP 400'),
+    'truncated request line': (b'POST / HT', 'HTTP 400'),
+    'truncated headers': (b'POST / HTTP/1.1\r\nContent-Le', 'HTTP 411'),
+    'no Content-Length': (http_request('/', b'{}'), 'HTTP 411'),
+    'bad Content-Length': (http_request('/', b'{}', Content_Length='x'), 'HTTP 400'),
+    'negative Content-Length': (http_request('/', b'{}', Content_Length=-5), 'HTTP 400'),
+    'short body': (http_request('/', b'{"jsonrpc"', Content_Length=100), 'error -32700'),
+    'invalid JSON': (json_post(b'{"jsonrpc": "2.0", "method"'), 'error -32700'),
+    'params of the wrong type': (json_call(5), 'error -32600'),
+    'method of the wrong type': (json_call([], method=5), 'error -32600'),
+    'unexpected named argument': (json_call({'x': 1}), 'error -32602'),
+    'unknown method': (json_call([], method='no_such'), 'error -32601'),
+    '10,000-level nesting': (DEEP_JSON, 'error -32700'),
+    '5,000-digit number': (json_post(JSON_BIG_NUMBER), 'error -32700'),
+}
+BAD_HTTP_INPUTS = [
+    pytest.param(name, request, answer, id=f'{name} {case}')
+    for name, cases in [('xmlrpc', BAD_XMLRPC), ('jsonrpc', BAD_JSONRPC)]
+    for case, (request, answer) in cases.items()
+]
+
+
+def assert_still_serving(server):
+    started = time.monotonic()
+    ordinary_call(server.protocol.name)
+    assert time.monotonic() - started < MAX_ANSWER_SECONDS
+    assert peak_rss_mb(server.process.pid) < MAX_PEAK_RSS_MB
+
+
+@pytest.mark.parametrize('name, request_bytes, answer', BAD_HTTP_INPUTS)
+def test_bad_http_input_gets_an_error_and_the_server_lives(servers, name, request_bytes, answer):
+    server = servers[name]
+    assert outcome(exchange(name, request_bytes)) == answer
+    assert_still_serving(server)
+
+
+def test_xmlrpc_external_entity_reads_no_file(servers):
+    server = servers['xmlrpc']
+    answer = exchange('xmlrpc', xml_post(EXTERNAL_ENTITY))
+    assert outcome(answer) == 'result'
+    assert b"<string>''</string>" in answer  # the entity expands to nothing
+    assert_still_serving(server)
+
+
+def test_jsonrpc_class_injection_runs_nothing(servers, tmp_path):
+    server = servers['jsonrpc']
+    marker = tmp_path / 'injected'
+    request = json_call([{'__jsonclass__': ['os.system', [f'touch {marker}']]}])
+    assert outcome(exchange('jsonrpc', request)) == 'error -32700'
+    assert not marker.exists()
+    assert_still_serving(server)
+
+
+@pytest.mark.parametrize('name', ['xmlrpc', 'jsonrpc'])
+def test_five_megabyte_string(servers, name):
+    server = servers[name]
+    text = 'ab' * 2_500_000
+    if name == 'xmlrpc':
+        request = xml_post(xml_call('remote_repr', f'<string>{text}</string>'.encode()))
+        expected = f'<string>{text!r}</string>'.encode()
+    else:
+        request = json_call([text])
+        expected = json.dumps([[len(text), text]]).encode()
+    started = time.monotonic()
+    answer = exchange(name, request)
+    assert time.monotonic() - started < MAX_ANSWER_SECONDS
+    assert outcome(answer) == 'result' and expected in answer
+    assert_still_serving(server)
+
+
+@pytest.mark.parametrize('name', ['xmlrpc', 'jsonrpc', 'rpyc'])
+def test_connection_dropped_mid_request(servers, name):
+    server = servers[name]
+    if name == 'rpyc':
+        partial = struct.pack('!LB', 1000, 0) + b'x' * 10  # a frame header, then less
+    else:
+        partial = http_request('/', b'{"jsonrpc": "2.0"', Content_Length=1000)
+    with socket.create_connection(('127.0.0.1', server.protocol.port), timeout=10) as sock:
+        sock.sendall(partial)
+    assert_still_serving(server)
+
+
+# rpyc ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    'garbage',
+    [RANDOM_BYTES, b'\x00\x00', struct.pack('!LB', 40, 0) + RANDOM_BYTES[:40]],
+    ids=['random bytes', 'half a frame header', 'a frame of random bytes'],
+)
+def test_rpyc_garbage_closes_the_connection_and_the_server_lives(servers, garbage):
+    server = servers['rpyc']
+    assert exchange('rpyc', garbage) == b''
+    assert_still_serving(server)
+
+
+@pytest.mark.parametrize(
+    'args, error',
+    [((5, print), AttributeError), ((), TypeError), ((io.StringIO('a'),), TypeError)],
+    ids=['wrong types', 'no arguments', 'too few arguments'],
+)
+def test_rpyc_bad_calls_raise_and_the_server_lives(servers, rpyc_conn, args, error):
+    with pytest.raises(error):
+        rpyc_conn.root.line_counter(*args)
+    assert rpyc_conn.root.line_counter(io.StringIO('still\nhere\n'), print) == 2
+    assert_still_serving(servers['rpyc'])
+
+
+def test_rpyc_five_megabyte_line(servers, rpyc_conn):
+    lines = []
+    assert rpyc_conn.root.line_counter(io.StringIO('ab' * 2_500_000), lines.append) == 1
+    assert lines == ['ab' * 2_500_000]
+    assert_still_serving(servers['rpyc'])
+
+
+# Idle connections and load ----------------------------------------------------
+
+STUCK_HTTP = [b'', b'POST /RPC2 HT', http_request('/RPC2', b'<methodCall>', Content_Length=100)]
+STUCK_RPYC = [b'', b'\x00\x00', struct.pack('!LB', 100, 0) + b'x' * 10]
+
+
+@pytest.mark.parametrize('name', PROTOCOLS)
+def test_idle_connections_do_not_hold_up_others(servers, name):
+    server = servers[name]
+    with contextlib.ExitStack() as stack:
+        for stuck in STUCK_RPYC if name == 'rpyc' else STUCK_HTTP:
+            sock = stack.enter_context(
+                socket.create_connection(('127.0.0.1', server.protocol.port))
+            )
+            sock.sendall(stuck)
+        started = time.monotonic()
+        ordinary_call(name)
+        assert time.monotonic() - started < 0.5
+
+
+CLIENTS = 20
+CALLS_EACH = 25
+
+
+@pytest.mark.parametrize('name', PROTOCOLS)
+def test_many_clients_at_once_all_get_right_answers(servers, name):
+    servers[name]
+
+    def client(number):
+        for call in range(CALLS_EACH):
+            ordinary_call(name, number * CALLS_EACH + call)
+
+    with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
+        futures = [pool.submit(client, number) for number in range(CLIENTS)]
+    failures = [f.exception() for f in futures if f.exception() is not None]
+    assert failures == []

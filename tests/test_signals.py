@@ -1,0 +1,61 @@
+"""Stopping the servers: Ctrl-C, kill, and a second copy started by mistake."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from helpers import PROTOCOLS, ROOT, ordinary_call, reader_env
+
+EACH_SERVER = pytest.mark.parametrize('protocol', PROTOCOLS.values(), ids=repr)
+
+
+def stop_with(signum, server):
+    """Send `signum` to a server that is answering calls; return its exit status."""
+    ordinary_call(server.protocol.name)  # it has reached its serving loop
+    started = time.monotonic()
+    server.process.send_signal(signum)
+    returncode = server.process.wait(timeout=5)
+    assert time.monotonic() - started < 1, 'the server took a second or more to stop'
+    assert 'Traceback (most recent call last):' not in server.log_lines()
+    return returncode
+
+
+@pytest.mark.stops_server
+@EACH_SERVER
+def test_ctrl_c_stops_the_server_with_a_short_line(protocol, servers):
+    server = servers[protocol.name]
+    assert stop_with(signal.SIGINT, server) == 0
+    assert server.log().rstrip().splitlines()[-1] == protocol.stop_line
+
+
+@pytest.mark.slow
+@pytest.mark.stops_server
+@EACH_SERVER
+def test_sigterm_stops_the_server_and_frees_the_port(protocol, servers):
+    server = servers[protocol.name]
+    assert stop_with(signal.SIGTERM, server) == -signal.SIGTERM
+    servers[protocol.name]  # starts a new one at once: fails if the port is held
+    ordinary_call(protocol.name)
+
+
+@pytest.mark.slow
+@EACH_SERVER
+def test_a_second_copy_exits_and_says_why(protocol, servers, tmp_path):
+    servers[protocol.name]
+    started = time.monotonic()
+    second = subprocess.run(
+        [sys.executable, str(ROOT / protocol.script)],
+        check=False,
+        capture_output=True,
+        cwd=tmp_path,
+        env=reader_env(),
+        timeout=10,
+    )
+    assert time.monotonic() - started < 2
+    assert second.returncode != 0
+    assert second.stderr.decode().splitlines()[-1] == (
+        'OSError: [Errno 98] Address already in use'
+    )
+    ordinary_call(protocol.name)  # the first copy still answers

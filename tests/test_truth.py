@@ -1,0 +1,92 @@
+"""The servers' functions do what their docstrings say, over the wire."""
+
+import io
+import itertools
+import xmlrpc.client
+
+import pytest
+
+COEFFICIENTS = range(-4, 5)
+
+
+def test_quadratic_finds_every_real_root_once(xmlrpc_proxy):
+    equations = [(a, b, c) for a, b, c in itertools.product(COEFFICIENTS, repeat=3) if a != 0]
+    multicall = xmlrpc.client.MultiCall(xmlrpc_proxy)  # one request for them all
+    for a, b, c in equations:
+        multicall.quadratic(a, b, c)
+    answers = multicall()
+    for i, (a, b, c) in enumerate(equations):
+        discriminant = b * b - 4 * a * c
+        if discriminant < 0:
+            with pytest.raises(xmlrpc.client.Fault, match='math domain error'):
+                answers[i]
+            continue
+        roots = answers[i]
+        assert len(roots) == (1 if discriminant == 0 else 2), (a, b, c, roots)
+        assert roots == sorted(set(roots)), (a, b, c, roots)
+        for x in roots:
+            size = abs(a * x * x) + abs(b * x) + abs(c)
+            assert abs(a * x * x + b * x + c) <= 1e-12 * max(size, 1), (a, b, c, x)
+
+
+def test_quadratic_of_the_clients_equation(xmlrpc_proxy):
+    assert xmlrpc_proxy.quadratic(2, -16, 0) == [0.0, 8.0]
+
+
+@pytest.mark.parametrize(
+    'arg, received',
+    [
+        ([1, 2.0, 'three'], [1, 2.0, 'three']),
+        ((1, 2.0, 'three'), [1, 2.0, 'three']),  # XML-RPC has no tuples
+        ({'name': 'Arthur', 'data': {'age': 42}}, {'name': 'Arthur', 'data': {'age': 42}}),
+        ('xÿz', 'xÿz'),
+    ],
+)
+def test_remote_repr_is_repr_of_what_arrived(xmlrpc_proxy, arg, received):
+    assert xmlrpc_proxy.remote_repr(arg) == repr(received)
+
+
+@pytest.mark.parametrize(
+    'things, total',
+    [(('x', 'ÿ', 'z'), 'xÿz'), ((20, 30, 4, 1), 55), (([1], [2, 3]), [1, 2, 3]), ((7,), 7)],
+)
+def test_addtogether(xmlrpc_proxy, things, total):
+    assert xmlrpc_proxy.addtogether(*things) == total
+
+
+def test_lengths_of_mixed_arguments(jsonrpc_proxy):
+    args = ['abc', [], {'a': 1, 'b': 2}, 5, 2.5, None, True]
+    assert jsonrpc_proxy.lengths(*args) == [
+        [3, 'abc'],
+        [0, []],
+        [2, {'a': 1, 'b': 2}],
+        [None, 5],
+        [None, 2.5],
+        [None, None],
+        [None, True],
+    ]
+    assert jsonrpc_proxy.lengths() == []
+
+
+@pytest.mark.parametrize(
+    'text',
+    ['', 'one\n', 'Simple\nis\nbetter\nthan\ncomplex.\n', 'x\n' * 1000, 'no\nfinal newline'],
+    ids=['0 lines', '1 line', '5 lines', '1000 lines', 'no final newline'],
+)
+def test_line_counter(rpyc_conn, text):
+    called_with = []
+    count = rpyc_conn.root.line_counter(io.StringIO(text), called_with.append)
+    assert called_with == io.StringIO(text).readlines()
+    assert count == len(called_with)
+
+
+def test_rpyc_client_counts_a_named_file(servers, tmp_path, run_client):
+    path = tmp_path / 'two-lines.txt'
+    path.write_text('first\nsecond', encoding='utf-8')
+    run = run_client('rpyc_client.py', str(path))
+    assert run.stdout == [
+        "Noisy: 'first\\n'",
+        "Noisy: 'second'",
+        'The number of lines in the file was 2',
+    ]
+    assert (run.stderr, run.returncode) == ([], 0)
