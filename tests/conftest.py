@@ -70,6 +70,7 @@ class Server:
                 env=reader_env(),
             )
         self.ready = False
+        self.failure = None  # why it did not become ready, if it did not
 
     def log(self):
         return self.log_path.read_bytes().decode('utf-8', 'backslashreplace')
@@ -79,30 +80,40 @@ class Server:
 
     def wait_until_ready(self):
         """Wait for the port to accept and the startup line to reach the log."""
+        if self.failure is None:
+            self.failure = self._wait()
+        if self.failure is not None:  # once is enough: later tests fail at once
+            pytest.fail(self.failure, pytrace=False)
+
+    def _wait(self):
+        """Return None once the server is ready, or else what went wrong."""
         name, port = self.protocol.script, self.protocol.port
         deadline = time.monotonic() + START_TIMEOUT
         while not port_accepts(port):
             if self.process.poll() is not None:
-                pytest.fail(
+                return (
                     f'{name} exited with status {self.process.returncode} before it '
-                    f'listened on port {port}; its log:\n{self.log()}',
-                    pytrace=False,
+                    f'listened on port {port}; {self.describe_log()}'
                 )
             if time.monotonic() > deadline:
-                pytest.fail(f'{name} did not listen on port {port} within {START_TIMEOUT} s')
+                return f'{name} did not listen on port {port} within {START_TIMEOUT} s'
             time.sleep(0.01)  # poll the port, not a guess at how long startup takes
         if self.protocol.startup_line is not None:
             deadline = time.monotonic() + STARTUP_LINE_TIMEOUT
             while self.protocol.startup_line not in self.log_lines():
                 if time.monotonic() > deadline:
-                    pytest.fail(
+                    return (
                         f'{name} listens on port {port}, but {self.protocol.startup_line!r} '
-                        f'did not reach server.log (is it flushed?); the log:\n{self.log()}',
-                        pytrace=False,
+                        f'did not reach server.log (is it flushed?); {self.describe_log()}'
                     )
                 time.sleep(0.01)
         self.startup_log = self.log_lines()
         self.ready = True
+        return None
+
+    def describe_log(self):
+        log = self.log()
+        return f'its log:\n{log}' if log else 'its log is empty'
 
     def stop(self):
         if self.process.poll() is None:

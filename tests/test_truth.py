@@ -41,6 +41,7 @@ def test_quadratic_of_the_clients_equation(xmlrpc_proxy):
         ({'name': 'Arthur', 'data': {'age': 42}}, {'name': 'Arthur', 'data': {'age': 42}}),
         ('xÿz', 'xÿz'),
     ],
+    ids=['list', 'tuple', 'dict', 'string'],
 )
 def test_remote_repr_is_repr_of_what_arrived(xmlrpc_proxy, arg, received):
     assert xmlrpc_proxy.remote_repr(arg) == repr(received)
@@ -49,6 +50,7 @@ def test_remote_repr_is_repr_of_what_arrived(xmlrpc_proxy, arg, received):
 @pytest.mark.parametrize(
     'things, total',
     [(('x', 'ÿ', 'z'), 'xÿz'), ((20, 30, 4, 1), 55), (([1], [2, 3]), [1, 2, 3]), ((7,), 7)],
+    ids=['strings', 'numbers', 'lists', 'one argument'],
 )
 def test_addtogether(xmlrpc_proxy, things, total):
     assert xmlrpc_proxy.addtogether(*things) == total
