@@ -13,9 +13,11 @@ class LineCounter(rpyc.Service):
     def exposed_line_counter(self, fileobj, function):
         """Call `function(line)` for each line of `fileobj`; return how many."""
         print('Client has invoked exposed_line_counter()', flush=True)
-        lines = fileobj.readlines()  # the file stays on the client: a proxy
+        # fileobj is a proxy: readlines() runs on the client, and the list it
+        # returns stays there, each line fetched as the loop asks for it.
+        lines = fileobj.readlines()
         for line in lines:
-            function(line)  # a call back across the connection
+            function(line)  # a call back to the client
         return len(lines)
 
 

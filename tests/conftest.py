@@ -55,11 +55,14 @@ class Server:
     def __init__(self, protocol, directory):
         self.protocol = protocol
         self.log_path = directory / 'server.log'
+        self.log_path.touch()
+        self.process = None
+        self.ready = False
+        self.failure = None  # why it did not become ready, if it did not
         if port_accepts(protocol.port):
-            pytest.fail(
-                f'port {protocol.port} is in use: is a server from an earlier run still going?',
-                pytrace=False,
-            )
+            port = protocol.port
+            self.failure = f'port {port} is in use: is a server from an earlier run still going?'
+            return
         with open(self.log_path, 'wb') as log:
             self.process = subprocess.Popen(
                 [sys.executable, str(ROOT / protocol.script)],
@@ -69,8 +72,10 @@ class Server:
                 cwd=directory,
                 env=reader_env(),
             )
-        self.ready = False
-        self.failure = None  # why it did not become ready, if it did not
+
+    def stopped(self):
+        """True once a server that was ready has exited (a test stopped it)."""
+        return self.ready and self.process.poll() is not None
 
     def log(self):
         return self.log_path.read_bytes().decode('utf-8', 'backslashreplace')
@@ -116,7 +121,7 @@ class Server:
         return f'its log:\n{log}' if log else 'its log is empty'
 
     def stop(self):
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=5)
@@ -142,7 +147,7 @@ class Servers:
                 if other != name:
                     self._launch(other)
         server = self._servers.get(name)
-        if server is None or server.process.poll() is not None:
+        if server is None or server.stopped():
             self._launch(name)
             server = self._servers[name]
         if not server.ready:

@@ -1,10 +1,15 @@
-"""The servers' functions do what their docstrings say, over the wire."""
+"""The scripts do what their docstrings say, over the wire."""
 
 import io
 import itertools
+import subprocess
+import sys
+import threading
 import xmlrpc.client
+from xmlrpc.server import SimpleXMLRPCServer
 
 import pytest
+from helpers import PROTOCOLS, ROOT, reader_env
 
 COEFFICIENTS = range(-4, 5)
 
@@ -92,3 +97,43 @@ def test_rpyc_client_counts_a_named_file(servers, tmp_path, run_client):
         'The number of lines in the file was 2',
     ]
     assert (run.stderr, run.returncode) == ([], 0)
+
+
+class SignaturesServer(SimpleXMLRPCServer):
+    """Unlike the Standard Library's, this server answers methodSignature()."""
+
+    def system_methodSignature(self, method_name):
+        return [['array', 'int', 'int', 'int']]
+
+
+def solve(a, b, c):
+    """Solve it."""
+
+
+@pytest.mark.stops_server
+def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
+    servers['xmlrpc'].stop()  # this test needs port 7001 for a server of its own
+    address = ('127.0.0.1', PROTOCOLS['xmlrpc'].port)
+    with SignaturesServer(address, logRequests=False) as server:
+        server.register_introspection_functions()
+        server.register_function(solve, 'quadratic')
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        try:
+            run = subprocess.run(
+                [sys.executable, str(ROOT / 'xmlrpc_introspect.py')],
+                check=False,
+                capture_output=True,
+                cwd=tmp_path,
+                env=reader_env(),
+                timeout=30,
+            )
+        finally:
+            server.shutdown()
+            thread.join()
+    assert run.stdout.decode().splitlines() == [
+        'Here are the functions supported by this server:',
+        'quadratic(int, int, int) -> array',
+        '   Solve it.',
+    ]
+    assert (run.stderr, run.returncode) == (b'', 0)
