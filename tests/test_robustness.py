@@ -100,6 +100,19 @@ DEEP_JSON = json_post(JSON_CALL_OF % (b'[' * 10_000 + b']' * 10_000))
 JSON_BIG_NUMBER = JSON_CALL_OF % (b'9' * 5000)
 RANDOM_BYTES = random.Random(18).randbytes(4096)
 
+# Requests cut short: the header promises more than ever arrives.
+HALF_SENT = {
+    'xmlrpc': http_request('/RPC2', b'<methodCall>', Content_Length=100),
+    'jsonrpc': http_request('/', b'{"jsonrpc"', Content_Length=100),
+    'rpyc': struct.pack('!LB', 100, 0) + b'x' * 10,  # an rpyc frame header, then less
+}
+# Connections that stall: silent, in the middle of the first line, mid-request.
+STALLED = {
+    'xmlrpc': [b'', b'POST /RPC2 HT', HALF_SENT['xmlrpc']],
+    'jsonrpc': [b'', b'POST / HT', HALF_SENT['jsonrpc']],
+    'rpyc': [b'', b'\x00\x00', HALF_SENT['rpyc']],
+}
+
 # What each server answers to each bad input.
 BAD_XMLRPC = {
     'random bytes': (RANDOM_BYTES, 'HTTP 400'),
@@ -191,15 +204,11 @@ def test_five_megabyte_string(servers, name):
     assert_still_serving(server)
 
 
-@pytest.mark.parametrize('name', ['xmlrpc', 'jsonrpc', 'rpyc'])
+@pytest.mark.parametrize('name', PROTOCOLS)
 def test_connection_dropped_mid_request(servers, name):
     server = servers[name]
-    if name == 'rpyc':
-        partial = struct.pack('!LB', 1000, 0) + b'x' * 10  # a frame header, then less
-    else:
-        partial = http_request('/', b'{"jsonrpc": "2.0"', Content_Length=1000)
-    with socket.create_connection(('127.0.0.1', server.protocol.port), timeout=10) as sock:
-        sock.sendall(partial)
+    with socket.create_connection(('127.0.0.1', server.protocol.port)) as sock:
+        sock.sendall(HALF_SENT[name])
     assert_still_serving(server)
 
 
@@ -238,19 +247,16 @@ def test_rpyc_five_megabyte_line(servers, rpyc_conn):
 
 # Idle connections and load ----------------------------------------------------
 
-STUCK_HTTP = [b'', b'POST /RPC2 HT', http_request('/RPC2', b'<methodCall>', Content_Length=100)]
-STUCK_RPYC = [b'', b'\x00\x00', struct.pack('!LB', 100, 0) + b'x' * 10]
-
 
 @pytest.mark.parametrize('name', PROTOCOLS)
 def test_idle_connections_do_not_hold_up_others(servers, name):
     server = servers[name]
     with contextlib.ExitStack() as stack:
-        for stuck in STUCK_RPYC if name == 'rpyc' else STUCK_HTTP:
+        for sent in STALLED[name]:
             sock = stack.enter_context(
                 socket.create_connection(('127.0.0.1', server.protocol.port))
             )
-            sock.sendall(stuck)
+            sock.sendall(sent)
         started = time.monotonic()
         ordinary_call(name)
         assert time.monotonic() - started < 0.5
