@@ -154,6 +154,11 @@ class Servers:
             server.wait_until_ready()
         return server
 
+    def stop(self, name):
+        """Stop the named server if it runs, so that a test may use its port."""
+        if name in self._servers:
+            self._servers[name].stop()
+
     def stop_all(self):
         for server in self._servers.values():
             server.stop()

@@ -112,12 +112,13 @@ def solve(a, b, c):
 
 @pytest.mark.stops_server
 def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
-    servers['xmlrpc'].stop()  # this test needs port 7001 for a server of its own
+    servers.stop('xmlrpc')  # this test needs port 7001 for a server of its own
     address = ('127.0.0.1', PROTOCOLS['xmlrpc'].port)
     with SignaturesServer(address, logRequests=False) as server:
         server.register_introspection_functions()
         server.register_function(solve, 'quadratic')
-        thread = threading.Thread(target=server.serve_forever)
+        # shutdown() waits for serve_forever() to notice, which polls this often:
+        thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01})
         thread.start()
         try:
             run = subprocess.run(
