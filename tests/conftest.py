@@ -24,6 +24,7 @@ from helpers import (
     port_accepts,
     reader_env,
     rpyc_connect,
+    run_script,
 )
 
 TEST_TIMEOUT = 60  # seconds: no single test may hang the run longer than this
@@ -197,14 +198,7 @@ def run_client(servers, tmp_path_factory):
         if (script, args) not in runs:
             server = servers[script.split('_')[0]]
             logged_before = len(server.log_lines())
-            completed = subprocess.run(
-                [sys.executable, str(ROOT / script), *args],
-                check=False,
-                capture_output=True,
-                cwd=workdir,
-                env=reader_env(),
-                timeout=30,
-            )
+            completed = run_script(script, *args, cwd=workdir)
             # Each server logs a request before it answers it, so the log is
             # complete once the client has exited.
             runs[script, args] = ClientRun(completed, server.log_lines()[logged_before:])

@@ -1,11 +1,13 @@
-"""What the tests share: the servers' addresses, the reader's environment,
-and the comparison of shell sessions with what the scripts really print."""
+"""What the tests share: the servers and how to call them, running scripts
+the way a reader does, and comparing shell sessions with real output."""
 
 import difflib
 import io
 import os
 import re
 import socket
+import subprocess
+import sys
 import xmlrpc.client
 from pathlib import Path
 
@@ -18,7 +20,7 @@ TRANSCRIPTS = Path(__file__).resolve().parent / 'transcripts'
 
 
 class Protocol:
-    """A server script, the port it listens on, and the line it prints on start."""
+    """A server script, its port, and the lines it logs on start and on Ctrl-C."""
 
     def __init__(self, name, script, port, startup_line, stop_line):
         self.name = name
@@ -72,6 +74,18 @@ def reader_env():
     env = dict(os.environ)
     env.pop('PYTHONUNBUFFERED', None)
     return env
+
+
+def run_script(script, *args, cwd):
+    """Run one of the project's scripts as a reader would, from the directory `cwd`."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        check=False,
+        capture_output=True,
+        cwd=cwd,
+        env=reader_env(),
+        timeout=30,
+    )
 
 
 def port_accepts(port, host='127.0.0.1'):

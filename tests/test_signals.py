@@ -2,12 +2,10 @@
 
 import signal
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
-from helpers import PROTOCOLS, ROOT, ordinary_call, reader_env
+from helpers import PROTOCOLS, ordinary_call, run_script
 
 EACH_SERVER = pytest.mark.parametrize('protocol', PROTOCOLS.values(), ids=repr)
 
@@ -57,14 +55,7 @@ def test_sigterm_stops_the_server_and_frees_the_port(protocol, servers):
 def test_a_second_copy_exits_and_says_why(protocol, servers, tmp_path):
     servers[protocol.name]
     started = time.monotonic()
-    second = subprocess.run(
-        [sys.executable, str(ROOT / protocol.script)],
-        check=False,
-        capture_output=True,
-        cwd=tmp_path,
-        env=reader_env(),
-        timeout=10,
-    )
+    second = run_script(protocol.script, cwd=tmp_path)
     assert time.monotonic() - started < 2
     assert second.returncode != 0
     assert second.stderr.decode().splitlines()[-1] == (

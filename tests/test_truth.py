@@ -2,14 +2,12 @@
 
 import io
 import itertools
-import subprocess
-import sys
 import threading
 import xmlrpc.client
 from xmlrpc.server import SimpleXMLRPCServer
 
 import pytest
-from helpers import PROTOCOLS, ROOT, reader_env
+from helpers import PROTOCOLS, run_script
 
 COEFFICIENTS = range(-4, 5)
 
@@ -121,14 +119,7 @@ def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
         thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01})
         thread.start()
         try:
-            run = subprocess.run(
-                [sys.executable, str(ROOT / 'xmlrpc_introspect.py')],
-                check=False,
-                capture_output=True,
-                cwd=tmp_path,
-                env=reader_env(),
-                timeout=30,
-            )
+            run = run_script('xmlrpc_introspect.py', cwd=tmp_path)
         finally:
             server.shutdown()
             thread.join()
