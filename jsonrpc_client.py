@@ -1,4 +1,8 @@
 #!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.9"
+# dependencies = ["jsonrpclib-pelix==1.2.0"]
+# ///
 """Call the JSON-RPC server's `lengths()` with several kinds of argument.
 
 Start jsonrpc_server.py first. JSON has no tuples, so (1, 2, 3) comes back as

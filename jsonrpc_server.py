@@ -1,4 +1,8 @@
 #!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.9"
+# dependencies = ["jsonrpclib-pelix==1.2.0"]
+# ///
 """A JSON-RPC server built with the third-party jsonrpclib-pelix package.
 
 It offers one function at http://localhost:7002 (reachable from this machine

@@ -1,4 +1,8 @@
 #!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.9"
+# dependencies = ["rpyc==6.0.2"]
+# ///
 """Pass a file object and a callback function to an RPyC server.
 
 Start rpyc_server.py first. The server reads the file through a proxy and

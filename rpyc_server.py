@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
+# /// script
+# requires-python = ">=3.9"
+# dependencies = ["rpyc==6.0.2"]
+# ///
 """An RPyC server whose service calls back into the client that invoked it.
 
 It listens on localhost:18861 (reachable from this machine only) and serves
 each client in a thread of its own. Clients reach only the `exposed_` methods.
+A failed accept(), for want of a file descriptor say, is logged and retried.
 """
+
+import time
 
 import rpyc
 from rpyc.utils.server import ThreadedServer
@@ -21,8 +28,19 @@ class LineCounter(rpyc.Service):
         return len(lines)
 
 
+class PatientServer(ThreadedServer):
+    def accept(self):
+        # rpyc turns a failed accept() (EMFILE: no file descriptor left; ECONNABORTED
+        # on BSD and macOS) into EOFError, which makes start() return without a word.
+        try:
+            super().accept()
+        except EOFError as error:  # its __context__: the OSError rpyc was handling
+            print('accept() failed:', error.__context__, flush=True)
+            time.sleep(0.1)  # then start() calls accept() again
+
+
 def main():
-    server = ThreadedServer(LineCounter, hostname='localhost', port=18861)
+    server = PatientServer(LineCounter, hostname='localhost', port=18861)
     server.start()  # Ctrl-C: rpyc prints "keyboard interrupt!" and returns
 
 

@@ -26,7 +26,10 @@ def addtogether(*things):
 
 def quadratic(a, b, c):
     """Determine `x` values satisfying: `a` * x*x + `b` * x + c == 0"""
-    root = math.sqrt(b * b - 4 * a * c)  # no real roots: ValueError
+    discriminant = b * b - 4 * a * c
+    if discriminant < 0:  # no real roots; math.sqrt()'s own message changed in Python 3.14
+        raise ValueError('math domain error')
+    root = math.sqrt(discriminant)
     return sorted({(-b - root) / (2 * a), (-b + root) / (2 * a)})
 
 

@@ -1,22 +1,19 @@
 """What the tests share: the servers and how to call them, running scripts
 the way a reader does, and comparing shell sessions with real output."""
 
-import difflib
 import io
 import os
 import re
 import socket
-import subprocess
-import sys
 import xmlrpc.client
 from pathlib import Path
 
 import jsonrpclib
-import pytest
 import rpyc
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = Path(__file__).resolve().parent / 'transcripts'
+README = ROOT / 'README.md'
 
 
 class Protocol:
@@ -44,6 +41,12 @@ PROTOCOLS = {
 XMLRPC_URL = 'http://127.0.0.1:7001'
 JSONRPC_URL = 'http://localhost:7002'
 
+
+def protocol_of(script):
+    """The protocol whose server a script is, or talks to: 'rpyc_client.py' -> rpyc."""
+    return PROTOCOLS[script.split('_')[0]]
+
+
 # The request lines of http.server's log, as the transcripts show them.
 TIMESTAMP = re.compile(r'\[\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d\]')
 XMLRPC_LOG_LINE = re.compile(rf'127\.0\.0\.1 - - {TIMESTAMP.pattern} "POST /RPC2 HTTP/1\.1" 200 -')
@@ -69,31 +72,17 @@ def ordinary_call(name, n=3):
         assert lines == [f'call {n}\n', 'ends\n']
 
 
-def reader_env():
-    """This machine's environment without PYTHONUNBUFFERED, which readers lack."""
-    env = dict(os.environ)
-    env.pop('PYTHONUNBUFFERED', None)
-    return env
-
-
-def run_script(script, *args, cwd):
-    """Run one of the project's scripts as a reader would, from the directory `cwd`."""
-    return subprocess.run(
-        [sys.executable, str(ROOT / script), *args],
-        check=False,
-        capture_output=True,
-        cwd=cwd,
-        env=reader_env(),
-        timeout=30,
-    )
-
-
 def port_accepts(port, host='127.0.0.1'):
     try:
         with socket.create_connection((host, port), timeout=1):
             return True
     except OSError:
         return False
+
+
+def open_descriptors(pid):
+    """The numbers of the files and sockets the process holds open (Linux's /proc)."""
+    return {int(fd) for fd in os.listdir(f'/proc/{pid}/fd')}
 
 
 def peak_rss_mb(pid):
@@ -105,41 +94,8 @@ def peak_rss_mb(pid):
     raise AssertionError(f'no VmHWM in /proc/{pid}/status')
 
 
-# Shell sessions, as in the transcripts and README.md -----------------------
-
-
-def parse_session(text):
-    """Split a shell session into [(command, [output lines]), ...]."""
-    steps = []
-    for line in text.splitlines():
-        if line.startswith('$ '):
-            steps.append((line[2:], []))
-        elif steps:
-            steps[-1][1].append(line)
-        else:
-            raise ValueError(f'output before any command: {line!r}')
-    return steps
-
-
-def _normalize(line):
-    return TIMESTAMP.sub('[<time>]', line)
-
-
-def lines_match(expected, actual):
-    """Equal line by line, but for timestamps; a line `...` stands for one or more lines."""
-    if not expected:
-        return not actual
-    if expected[0] == '...':
-        return any(lines_match(expected[1:], actual[i:]) for i in range(1, len(actual) + 1))
-    return (
-        bool(actual)
-        and _normalize(expected[0]) == _normalize(actual[0])
-        and lines_match(expected[1:], actual[1:])
-    )
-
-
-def assert_lines(expected, actual, what):
-    """Fail, showing expected against actual, unless the lines match."""
-    if not lines_match(expected, actual):
-        diff = difflib.unified_diff(expected, actual, 'expected', 'actual', lineterm='')
-        pytest.fail(f'{what} is not what was expected:\n' + '\n'.join(diff), pytrace=False)
+def cpu_seconds(pid):
+    """The CPU time the process has used so far, user and system (Linux's /proc)."""
+    with open(f'/proc/{pid}/stat') as stat:
+        fields = stat.read().rpartition(')')[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')

@@ -9,7 +9,6 @@ import contextlib
 import io
 import json
 import random
-import re
 import socket
 import struct
 import time
@@ -37,15 +36,21 @@ def exchange(name, data):
 
 
 def outcome(answer):
-    """Name what a raw HTTP answer amounts to: 'closed', 'HTTP 400', 'fault', 'error -32700'..."""
+    """Name what a raw HTTP answer amounts to: 'closed', 'HTTP error', 'fault', 'error -32700'...
+
+    Which HTTP error http.server sends for which malformed request is its own
+    business, and no promise of these scripts: any error status will do.
+    """
     if not answer:
         return 'closed'
     if not answer.startswith(b'HTTP/'):  # http.server's answer to an unparsable request line
-        return 'HTTP ' + re.search(rb'Error code: (\d+)', answer).group(1).decode()
+        assert b'Error code: 400' in answer, answer
+        return 'HTTP error'
     head, _, body = answer.partition(b'\r\n\r\n')
     status = int(head.split()[1])
     if status != 200:
-        return f'HTTP {status}'
+        assert status >= 400, head
+        return 'HTTP error'
     if body.startswith(b'<?xml'):
         return 'fault' if b'<fault>' in body else 'result'
     response = json.loads(body)
@@ -115,39 +120,36 @@ STALLED = {
 
 # What each server answers to each bad input.
 BAD_XMLRPC = {
-    'random bytes': (RANDOM_BYTES, 'HTTP 400'),
-    'truncated request line': (b'POST /RPC2 HT', 'HTTP 400'),
-    'truncated headers': (b'POST /RPC2 HTTP/1.1\r\nContent-Le', 'HTTP 500'),
-    'no Content-Length': (http_request('/RPC2', b'<x/>'), 'HTTP 500'),
-    'bad Content-Length': (http_request('/RPC2', b'<x/>', Content_Length='x'), 'HTTP 500'),
+    'random bytes': (RANDOM_BYTES, 'HTTP error'),
+    'truncated request line': (b'POST /RPC2 HT', 'HTTP error'),
+    'truncated headers': (b'POST /RPC2 HTTP/1.1\r\nContent-Le', 'HTTP error'),
+    'no Content-Length': (http_request('/RPC2', b'<x/>'), 'HTTP error'),
+    'bad Content-Length': (http_request('/RPC2', b'<x/>', Content_Length='x'), 'HTTP error'),
     'short body': (http_request('/RPC2', b'<x/>', Content_Length=100), 'fault'),
     'chunked body': (
         http_request('/RPC2', b'4\r\n<x/>\r\n0\r\n\r\n', Transfer_Encoding='chunked'),
-        'HTTP 500',
+        'HTTP error',
     ),
     'invalid XML': (xml_post(b'<methodCall><methodName>'), 'fault'),
     'wrong types': (xml_post(xml_call('quadratic', *[b'<string>a</string>'] * 3)), 'fault'),
     'wrong argument count': (xml_post(xml_call('quadratic', b'<int>1</int>')), 'fault'),
     'no arguments': (xml_post(xml_call('addtogether')), 'fault'),
     'unknown method': (xml_post(xml_call('no_such')), 'fault'),
-    '10,000-level nesting': (xml_post(DEEP_XML), 'fault'),
     'billion laughs': (xml_post(BILLION_LAUGHS), 'fault'),
 }
 BAD_JSONRPC = {
-    'random bytes': (RANDOM_BYTES, 'HTTP 400'),
-    'truncated request line': (b'POST / HT', 'HTTP 400'),
-    'truncated headers': (b'POST / HTTP/1.1\r\nContent-Le', 'HTTP 411'),
-    'no Content-Length': (http_request('/', b'{}'), 'HTTP 411'),
-    'bad Content-Length': (http_request('/', b'{}', Content_Length='x'), 'HTTP 400'),
-    'negative Content-Length': (http_request('/', b'{}', Content_Length=-5), 'HTTP 400'),
+    'random bytes': (RANDOM_BYTES, 'HTTP error'),
+    'truncated request line': (b'POST / HT', 'HTTP error'),
+    'truncated headers': (b'POST / HTTP/1.1\r\nContent-Le', 'HTTP error'),
+    'no Content-Length': (http_request('/', b'{}'), 'HTTP error'),
+    'bad Content-Length': (http_request('/', b'{}', Content_Length='x'), 'HTTP error'),
+    'negative Content-Length': (http_request('/', b'{}', Content_Length=-5), 'HTTP error'),
     'short body': (http_request('/', b'{"jsonrpc"', Content_Length=100), 'error -32700'),
     'invalid JSON': (json_post(b'{"jsonrpc": "2.0", "method"'), 'error -32700'),
     'params of the wrong type': (json_call(5), 'error -32600'),
     'method of the wrong type': (json_call([], method=5), 'error -32600'),
     'unexpected named argument': (json_call({'x': 1}), 'error -32602'),
     'unknown method': (json_call([], method='no_such'), 'error -32601'),
-    '10,000-level nesting': (DEEP_JSON, 'error -32700'),
-    '5,000-digit number': (json_post(JSON_BIG_NUMBER), 'error -32700'),
 }
 BAD_HTTP_INPUTS = [
     pytest.param(name, request, answer, id=f'{name} {case}')
@@ -170,11 +172,50 @@ def test_bad_http_input_gets_an_error_and_the_server_lives(servers, name, reques
     assert_still_serving(server)
 
 
+DEEP = 10_000
+# Input past a limit of the Python in use. It may refuse it, or cope with it
+# and give the right answer: Python 3.14 parses the nested XML.
+PAST_A_LIMIT = {
+    'xmlrpc 10,000-level nesting': (
+        'xmlrpc',
+        xml_post(DEEP_XML),
+        'fault',
+        '<string>' + '[' * DEEP + "''" + ']' * DEEP + '</string>',
+    ),
+    'jsonrpc 10,000-level nesting': (
+        'jsonrpc',
+        DEEP_JSON,
+        'error -32700',
+        '"result": [[1, ' + '[' * DEEP + ']' * DEEP + ']]',
+    ),
+    'jsonrpc 5,000-digit number': (
+        'jsonrpc',
+        json_post(JSON_BIG_NUMBER),
+        'error -32700',
+        '"result": [[null, ' + '9' * 5000 + ']]',
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    'name, request_bytes, error, right_answer',
+    [pytest.param(*case, id=case_id) for case_id, case in PAST_A_LIMIT.items()],
+)
+def test_input_past_a_limit_gets_an_error_or_the_right_answer(
+    servers, name, request_bytes, error, right_answer
+):
+    server = servers[name]
+    answer = exchange(name, request_bytes)
+    got = outcome(answer)
+    assert got == error or (got == 'result' and right_answer.encode() in answer), got
+    assert_still_serving(server)
+
+
 def test_xmlrpc_external_entity_reads_no_file(servers):
     server = servers['xmlrpc']
     answer = exchange('xmlrpc', xml_post(EXTERNAL_ENTITY))
-    assert outcome(answer) == 'result'
-    assert b"<string>''</string>" in answer  # the entity expands to nothing
+    # expat leaves an entity it may not fetch empty; a refusal would do as well
+    assert outcome(answer) == 'fault' or b"<string>''</string>" in answer, answer
     assert_still_serving(server)
 
 

@@ -7,7 +7,8 @@ import xmlrpc.client
 from xmlrpc.server import SimpleXMLRPCServer
 
 import pytest
-from helpers import PROTOCOLS, run_script
+from helpers import PROTOCOLS
+from processes import run_script
 
 COEFFICIENTS = range(-4, 5)
 
@@ -75,8 +76,13 @@ def test_lengths_of_mixed_arguments(jsonrpc_proxy):
 
 @pytest.mark.parametrize(
     'text',
-    ['', 'one\n', 'Simple\nis\nbetter\nthan\ncomplex.\n', 'x\n' * 1000, 'no\nfinal newline'],
-    ids=['0 lines', '1 line', '5 lines', '1000 lines', 'no final newline'],
+    [
+        pytest.param('', id='0 lines'),
+        pytest.param('one\n', id='1 line'),
+        pytest.param('Simple\nis\nbetter\nthan\ncomplex.\n', id='5 lines'),
+        pytest.param('no\nfinal newline', id='no final newline'),
+        pytest.param('x\n' * 1000, id='1000 lines', marks=pytest.mark.slow),  # 2,000 round trips
+    ],
 )
 def test_line_counter(rpyc_conn, text):
     called_with = []
@@ -85,6 +91,7 @@ def test_line_counter(rpyc_conn, text):
     assert count == len(called_with)
 
 
+@pytest.mark.slow  # a client process of its own
 def test_rpyc_client_counts_a_named_file(servers, tmp_path, run_client):
     path = tmp_path / 'two-lines.txt'
     path.write_text('first\nsecond', encoding='utf-8')
@@ -97,23 +104,23 @@ def test_rpyc_client_counts_a_named_file(servers, tmp_path, run_client):
     assert (run.stderr, run.returncode) == ([], 0)
 
 
-class SignaturesServer(SimpleXMLRPCServer):
-    """Unlike the Standard Library's, this server answers methodSignature()."""
-
-    def system_methodSignature(self, method_name):
-        return [['array', 'int', 'int', 'int']]
+def method_signature(method_name):
+    """What the Standard Library's server never gives: [return type, *argument types]."""
+    return [['array', 'int', 'int', 'int']]
 
 
 def solve(a, b, c):
     """Solve it."""
 
 
+@pytest.mark.slow  # a client process and a server of its own
 @pytest.mark.stops_server
 def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
     servers.stop('xmlrpc')  # this test needs port 7001 for a server of its own
     address = ('127.0.0.1', PROTOCOLS['xmlrpc'].port)
-    with SignaturesServer(address, logRequests=False) as server:
+    with SimpleXMLRPCServer(address, logRequests=False) as server:
         server.register_introspection_functions()
+        server.register_function(method_signature, 'system.methodSignature')  # replaces it
         server.register_function(solve, 'quadratic')
         # shutdown() waits for serve_forever() to notice, which polls this often:
         thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01})

@@ -1,0 +1,242 @@
+"""The scripts as processes: run the way a reader's shell runs them.
+
+A server starts as `python3 <script> &>server.log &` would start it: a
+process of its own, stdout and stderr to a server.log, no PYTHONUNBUFFERED.
+A client runs from a directory other than the project's. A launcher other
+than python3 (`uv run`, say) may start either.
+"""
+
+import concurrent.futures
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import pytest
+from helpers import PROTOCOLS, ROOT, port_accepts, protocol_of
+
+START_TIMEOUT = 10  # seconds for a server to listen after it is launched
+STARTUP_LINE_TIMEOUT = 2  # seconds for its startup line to reach server.log
+
+PYTHON = (sys.executable,)  # runs a script as `python3 script.py` does
+
+
+def script_env():
+    """The environment a reader's shell gives a script, plus one guard.
+
+    This machine sets PYTHONUNBUFFERED, which readers' machines do not: it is
+    removed. A DeprecationWarning, from the scripts or the libraries they use,
+    becomes an error, so that the suite meets it before a reader's Python
+    does; all but one: on Ctrl-C, rpyc 6.0.2 logs with logging's deprecated
+    `warn()`, which a reader never sees warned about.
+    """
+    env = dict(os.environ)
+    env.pop('PYTHONUNBUFFERED', None)
+    env['PYTHONWARNINGS'] = (
+        "error::DeprecationWarning,ignore:The 'warn' method is deprecated:DeprecationWarning"
+    )
+    return env
+
+
+def script_command(script, *args, launcher=PYTHON):
+    return [*launcher, str(ROOT / script), *args]
+
+
+def run_script(script, *args, cwd, launcher=PYTHON):
+    """Run one of the project's scripts as a reader would, from the directory `cwd`."""
+    return subprocess.run(
+        script_command(script, *args, launcher=launcher),
+        check=False,
+        capture_output=True,
+        cwd=cwd,
+        env=script_env(),
+        timeout=30,
+    )
+
+
+class Server:
+    """A server script running in its own process, logging to server.log."""
+
+    def __init__(self, protocol, directory, launcher=PYTHON):
+        self.protocol = protocol
+        self.log_path = directory / 'server.log'
+        self.log_path.touch()
+        self.process = None
+        self.ready = False
+        self.failure = None  # why it did not become ready, if it did not
+        if port_accepts(protocol.port):
+            port = protocol.port
+            self.failure = f'port {port} is in use: is a server from an earlier run still going?'
+            return
+        with open(self.log_path, 'wb') as log:
+            self.process = subprocess.Popen(
+                script_command(protocol.script, launcher=launcher),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=directory,
+                env=script_env(),
+                start_new_session=True,  # like a shell's background job: a group of its own
+            )
+
+    def stopped(self):
+        """True once a server that was ready has exited."""
+        return self.ready and self.process.poll() is not None
+
+    def log(self):
+        return self.log_path.read_bytes().decode('utf-8', 'backslashreplace')
+
+    def log_lines(self):
+        return self.log().splitlines()
+
+    def wait_until_ready(self):
+        """Wait for the port to accept and the startup line to reach the log."""
+        if self.failure is None:
+            self.failure = self._wait()
+        if self.failure is not None:  # once is enough: later tests fail at once
+            pytest.fail(self.failure, pytrace=False)
+
+    def _wait(self):
+        """Return None once the server is ready, or else what went wrong."""
+        name, port = self.protocol.script, self.protocol.port
+        deadline = time.monotonic() + START_TIMEOUT
+        while not port_accepts(port):
+            if self.process.poll() is not None:
+                return f'{self.describe_exit()} before it listened on port {port}'
+            if time.monotonic() > deadline:
+                return f'{name} did not listen on port {port} within {START_TIMEOUT} s'
+            time.sleep(0.01)  # poll the port, not a guess at how long startup takes
+        if self.protocol.startup_line is not None:
+            deadline = time.monotonic() + STARTUP_LINE_TIMEOUT
+            while self.protocol.startup_line not in self.log_lines():
+                if time.monotonic() > deadline:
+                    return (
+                        f'{name} listens on port {port}, but {self.protocol.startup_line!r} '
+                        f'did not reach server.log (is it flushed?); {self.describe_log()}'
+                    )
+                time.sleep(0.01)
+        self.startup_log = self.log_lines()
+        self.ready = True
+        return None
+
+    def describe_log(self):
+        log = self.log()
+        return f'its log:\n{log}' if log else 'its log is empty'
+
+    def describe_exit(self):
+        status = self.process.returncode
+        return f'{self.protocol.script} exited with status {status}; {self.describe_log()}'
+
+    def assert_running(self):
+        """Fail, with the exit status and the log, if the server has exited."""
+        if self.process.poll() is not None:
+            pytest.fail(self.describe_exit(), pytrace=False)
+
+    def stop(self):
+        """Stop the server and anything it started (uv's child, say), as `kill` would."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        with contextlib.suppress(ProcessLookupError):  # an empty group is gone
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of its group
+
+
+class Servers:
+    """Running servers by protocol name; one is (re)started when needed."""
+
+    def __init__(self, tmp_path_factory, launcher=PYTHON, start=PROTOCOLS):
+        self._tmp_path_factory = tmp_path_factory
+        self._launcher = launcher
+        self._servers = {}
+        for name in start:  # all at once: each starts while the others do
+            self._launch(name)
+
+    def _launch(self, name):
+        directory = self._tmp_path_factory.mktemp(f'{name}-server')
+        self._servers[name] = Server(PROTOCOLS[name], directory, self._launcher)
+
+    def __getitem__(self, name):
+        server = self._servers.get(name)
+        if server is None or server.stopped():
+            self._launch(name)
+            server = self._servers[name]
+        if not server.ready:
+            server.wait_until_ready()
+        return server
+
+    def died(self):
+        """The servers that were ready and have exited since; each is named once."""
+        dead = [server for server in self._servers.values() if server.stopped()]
+        for server in dead:
+            self.stop(server.protocol.name)  # and the next test starts a new one
+        return dead
+
+    def stop(self, name):
+        """Stop the named server if it runs, so that a test may use its port."""
+        if name in self._servers:
+            self._servers.pop(name).stop()
+
+    def stop_all(self):
+        for server in self._servers.values():
+            server.stop()
+
+
+class ClientRun:
+    """What one run of a client script printed, and what its server logged."""
+
+    def __init__(self, completed, log_lines):
+        self.returncode = completed.returncode
+        self.stdout = completed.stdout.decode('utf-8').splitlines()
+        self.stderr = completed.stderr.decode('utf-8').splitlines()
+        self.log_lines = log_lines
+
+
+class ClientRuns:
+    """Runs client scripts from a directory other than the project's.
+
+    Runs are remembered: the transcripts and README.md show the same sessions,
+    and both are checked against the one real run.
+    """
+
+    def __init__(self, servers, workdir, launcher=PYTHON):
+        self._servers = servers
+        self._workdir = workdir
+        self._launcher = launcher
+        self._runs = {}
+
+    def __call__(self, script, *args):
+        command = (script, *args)
+        if command not in self._runs:
+            server = self._servers[protocol_of(script).name]
+            logged_before = len(server.log_lines())
+            completed = run_script(*command, cwd=self._workdir, launcher=self._launcher)
+            # Each server logs a request before it answers it, so the log is
+            # complete once the client has exited.
+            self._runs[command] = ClientRun(completed, server.log_lines()[logged_before:])
+        return self._runs[command]
+
+    def run_together(self, commands):
+        """Run the commands, each server's in turn, but the servers' at the same time.
+
+        A command that fails here is simply run again when a test asks for it.
+        """
+        by_server = defaultdict(list)
+        for command in commands:
+            by_server[protocol_of(command[0]).name].append(command)
+
+        def run_in_turn(commands):
+            for command in commands:
+                self(*command)
+
+        with concurrent.futures.ThreadPoolExecutor(len(by_server)) as pool:
+            for commands_of_one_server in by_server.values():
+                pool.submit(run_in_turn, commands_of_one_server)  # errors stay in the future

@@ -1,0 +1,51 @@
+"""The JSON-RPC and RPyC sessions once more, every script run by `uv run`.
+
+uv reads the dependencies from each script's `# /// script` block and runs
+it in an environment made for it. Signals sent to uv must reach the script,
+and nothing may be left running once uv exits. Skipped where uv is missing.
+"""
+
+import os
+import shutil
+import signal
+import sys
+
+import pytest
+from helpers import PROTOCOLS, TRANSCRIPTS, ordinary_call, port_accepts
+from processes import ClientRuns, Servers
+from sessions import replay
+
+UV = shutil.which('uv')
+# --quiet: on its first run uv says what it installed, which is not the script's output.
+UV_RUN = (UV, 'run', '--quiet', '--no-project', '--python', sys.executable)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.stops_server,
+    pytest.mark.skipif(UV is None, reason='uv is not installed: the `uv run` session is untried'),
+]
+
+
+@pytest.mark.parametrize('name', ['jsonrpc', 'rpyc'])
+def test_a_session_through_uv_run(name, servers, tmp_path_factory, tmp_path):
+    servers.stop(name)  # its port is needed
+    uv_servers = Servers(tmp_path_factory, launcher=UV_RUN, start=[name])
+    try:
+        transcript = (TRANSCRIPTS / f'{name}.txt').read_text(encoding='utf-8')
+        replay(transcript, uv_servers, ClientRuns(uv_servers, tmp_path, UV_RUN), tmp_path)
+        # The signal goes to uv alone, not to its process group as Ctrl-C would.
+        for signum, returncodes, last_lines in [
+            (signal.SIGINT, {0}, [PROTOCOLS[name].stop_line]),
+            (signal.SIGTERM, {-signal.SIGTERM, 128 + signal.SIGTERM}, []),
+        ]:
+            server = uv_servers[name]  # a new one after the first signal
+            ordinary_call(name)
+            logged_before = len(server.log_lines())
+            server.process.send_signal(signum)
+            assert server.process.wait(timeout=5) in returncodes
+            assert [line for line in server.log_lines()[logged_before:] if line] == last_lines
+            with pytest.raises(ProcessLookupError):  # uv's group is empty: nothing left
+                os.killpg(server.process.pid, 0)
+            assert not port_accepts(PROTOCOLS[name].port)
+    finally:
+        uv_servers.stop_all()
