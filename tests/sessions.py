@@ -92,6 +92,19 @@ def assert_lines(expected, actual, what):
         pytest.fail(f'{what} is not what was expected:\n' + '\n'.join(diff), pytrace=False)
 
 
+def assert_exactly(expected, actual, what):
+    """Fail unless the texts are equal byte for byte, showing each line's repr()."""
+    if expected != actual:
+        diff = difflib.unified_diff(
+            [repr(line) for line in expected.splitlines(keepends=True)],
+            [repr(line) for line in actual.splitlines(keepends=True)],
+            'expected',
+            'actual',
+            lineterm='',
+        )
+        pytest.fail(f'{what} is not what was expected:\n' + '\n'.join(diff), pytrace=False)
+
+
 TRACEBACK = 'Traceback (most recent call last):'
 
 
@@ -128,8 +141,10 @@ def replay(session, servers, run_client, workdir):
             assert server_log is not None, f'{command!r} runs before any server starts'
             curl = run_curl(command, workdir)
             assert (curl.stderr, curl.returncode) == (b'', 0), command
-            # Byte for byte: the lines shown, each ended by a newline, and nothing else.
-            assert curl.stdout.decode() == ''.join(line + '\n' for line in expected), command
+            shown = ''.join(line + '\n' for line in expected)  # each line ends in a newline
+            assert_exactly(
+                shown, curl.stdout.decode(), f'the output of {command.splitlines()[0]!r}'
+            )
         elif command == 'cat server.log':
             assert_lines(expected, server_log, 'server.log')
         elif command == 'kill %1':  # the signal tests stop servers for real

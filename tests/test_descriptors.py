@@ -69,7 +69,7 @@ def test_out_of_descriptors_a_server_waits_then_serves_again(servers, name):
             server.assert_running()
         started = time.monotonic()
         ordinary_call(name)
-        assert time.monotonic() - started < 1, 'not answering within a second of the flood'
+        assert time.monotonic() - started < 2, 'not answering within 2 s of the flood'
     server.assert_running()
     said_why = ACCEPT_FAILED in server.log_lines()[logged_before:]
     if name == 'rpyc':  # it says why it does not serve, and rests between tries
@@ -87,11 +87,14 @@ def test_rpyc_server_survives_a_failed_accept(servers):
     in_use = open_descriptors(pid)
     lowest_free = min(set(range(len(in_use) + 1)) - in_use)
     # A new descriptor would take the lowest free number: the limit forbids it.
-    with descriptor_limit(pid, lowest_free), socket.create_connection(('127.0.0.1', port)):
-        wait_until(
-            server,
-            lambda: ACCEPT_FAILED in server.log_lines()[logged_before:],
-            'a failed accept() in the log',
-        )
-    ordinary_call('rpyc')  # the connection that waited meanwhile is taken too
+    with descriptor_limit(pid, lowest_free), contextlib.ExitStack() as held:
+        deadline = time.monotonic() + 2
+        while ACCEPT_FAILED not in server.log_lines()[logged_before:]:
+            server.assert_running()
+            assert time.monotonic() < deadline, 'no failed accept() in the log within 2 s'
+            # Connections of earlier tests may still be closing in the server, each
+            # freeing a descriptor that lets one more in: connect until one is not.
+            held.enter_context(socket.create_connection(('127.0.0.1', port)))
+            time.sleep(0.01)
+    ordinary_call('rpyc')  # the connections that waited meanwhile are taken too
     server.assert_running()

@@ -1,7 +1,7 @@
-"""The JSON-RPC and RPyC sessions once more, every script run by `uv run`.
+"""The chapter's sessions once more, every script run by `uv run`.
 
-uv reads the dependencies from each script's `# /// script` block and runs
-it in an environment made for it. Signals sent to uv must reach the script,
+uv reads the dependencies from each script's `# /// script` block, if it
+has one, and runs it in an environment made for it. Signals sent to uv must reach the script,
 and nothing may be left running once uv exits. Skipped where uv is missing.
 """
 
@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import PROTOCOLS, TRANSCRIPTS, ordinary_call, port_accepts
@@ -16,8 +17,10 @@ from processes import ClientRuns, Servers
 from sessions import replay
 
 UV = shutil.which('uv')
+# The Python this venv was made from, outside it: uv must bring the packages itself.
+BASE_PYTHON = Path(sys.base_prefix) / 'bin' / 'python{}.{}'.format(*sys.version_info)
 # --quiet: on its first run uv says what it installed, which is not the script's output.
-UV_RUN = (UV, 'run', '--quiet', '--no-project', '--python', sys.executable)
+UV_RUN = (UV, 'run', '--quiet', '--no-project', '--python', str(BASE_PYTHON))
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,7 +29,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize('name', ['jsonrpc', 'rpyc'])
+@pytest.mark.parametrize('name', PROTOCOLS)
 def test_a_session_through_uv_run(name, servers, tmp_path_factory, tmp_path):
     servers.stop(name)  # its port is needed
     uv_servers = Servers(tmp_path_factory, launcher=UV_RUN, start=[name])
