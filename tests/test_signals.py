@@ -10,6 +10,8 @@ import pytest
 from helpers import PROTOCOLS, ordinary_call
 from processes import run_script
 
+pytestmark = pytest.mark.slow
+
 EACH_SERVER = pytest.mark.parametrize('protocol', PROTOCOLS.values(), ids=repr)
 
 
@@ -43,7 +45,6 @@ def test_ctrl_c_stops_the_server_with_a_short_line(protocol, servers):
     assert [line for line in logged if line] == [protocol.stop_line]
 
 
-@pytest.mark.slow
 @pytest.mark.stops_server
 @EACH_SERVER
 def test_sigterm_stops_the_server_and_frees_the_port(protocol, servers):
@@ -53,7 +54,6 @@ def test_sigterm_stops_the_server_and_frees_the_port(protocol, servers):
     ordinary_call(protocol.name)
 
 
-@pytest.mark.slow
 @EACH_SERVER
 def test_a_second_copy_exits_and_says_why(protocol, servers, tmp_path):
     servers[protocol.name]
