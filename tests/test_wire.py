@@ -65,7 +65,7 @@ UUID = re.compile(r'"id": "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 
 def test_readme_shows_the_jsonrpc_request_but_for_its_random_id(wire):
     ((_, shown),) = readme_blocks('json')
-    ((readme_id,),) = [UUID.findall(shown)]  # README's example id: a random UUID
+    (readme_id,) = UUID.findall(shown)  # README's example: a random UUID, like the real ones
     (body,) = request_bodies(wire['jsonrpc_client.py'])
     (actual_id,) = UUID.findall(body)
     assert shown.rstrip('\n') == body.replace(actual_id, readme_id)
