@@ -7,8 +7,8 @@
 
 Start rpyc_server.py first. The server reads the file through a proxy and
 calls `noisy()` back for each line, so the "Noisy:" lines are printed here,
-by the client. Counts a five-line text held in memory, or the file named on
-the command line.
+by the client. Counts a five-line text held in memory, or the text file
+named on the command line.
 """
 
 import argparse
@@ -31,7 +31,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('path', nargs='?', help='a text file to count instead')
     args = parser.parse_args()
-    config = {'allow_public_attrs': True}  # lets the server call readlines()
+    # Let the server use every public attribute of what we pass, such as the
+    # file's readlines(); by default rpyc allows only a safe few.
+    config = {'allow_public_attrs': True}
     with rpyc.connect('localhost', 18861, config=config) as conn, open_text(args.path) as fileobj:
         count = conn.root.line_counter(fileobj, noisy)
     print('The number of lines in the file was', count)

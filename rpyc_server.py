@@ -6,8 +6,9 @@
 """An RPyC server whose service calls back into the client that invoked it.
 
 It listens on localhost:18861 (reachable from this machine only) and serves
-each client in a thread of its own. Clients reach only the `exposed_` methods.
-A failed accept(), for want of a file descriptor say, is logged and retried.
+each client in a thread of its own. Clients reach its `exposed_` method, and
+the name and aliases that every rpyc.Service tells. Out of file descriptors
+or threads, it logs why and carries on.
 """
 
 import time
@@ -38,10 +39,20 @@ class PatientServer(ThreadedServer):
             print('accept() failed:', error.__context__, flush=True)
             time.sleep(0.1)  # then start() calls accept() again
 
+    def _accept_method(self, sock):
+        # rpyc lets a thread that cannot start end the server: RuntimeError.
+        try:
+            super()._accept_method(sock)  # starts the client's thread
+        except RuntimeError as error:
+            print('client turned away:', error, flush=True)
+            self.clients.discard(sock)
+            sock.close()
+            time.sleep(0.1)
+
 
 def main():
     server = PatientServer(LineCounter, hostname='localhost', port=18861)
-    server.start()  # Ctrl-C: rpyc prints "keyboard interrupt!" and returns
+    server.start()  # Ctrl-C: rpyc logs "keyboard interrupt!" and returns
 
 
 if __name__ == '__main__':

@@ -19,7 +19,9 @@ def main():
                 print(f'{name}({", ".join(types[1:])}) -> {types[0]}')
         else:  # the Standard Library's server says 'signatures not supported'
             print(f'{name}(...)')
-        print('  ', proxy.system.methodHelp(name))
+        help_text = proxy.system.methodHelp(name)
+        if help_text:  # a function without a docstring has none
+            print('  ', help_text)
 
 
 if __name__ == '__main__':

@@ -27,7 +27,9 @@ def addtogether(*things):
 def quadratic(a, b, c):
     """Determine `x` values satisfying: `a` * x*x + `b` * x + c == 0"""
     discriminant = b * b - 4 * a * c
-    if discriminant < 0:  # no real roots; math.sqrt()'s own message changed in Python 3.14
+    if discriminant < 0:
+        # No real roots. math.sqrt() of a negative number raises ValueError,
+        # worded differently since Python 3.14: raise the chapter's wording.
         raise ValueError('math domain error')
     root = math.sqrt(discriminant)
     return sorted({(-b - root) / (2 * a), (-b + root) / (2 * a)})

@@ -9,6 +9,7 @@ than python3 (`uv run`, say) may start either.
 import concurrent.futures
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -41,11 +42,32 @@ def script_env():
     return env
 
 
+def with_the_scripts(directory):
+    """Link the project's scripts into a directory, as into a reader's clone of it."""
+    for script in ROOT.glob('*.py'):
+        (directory / script.name).symlink_to(script)
+    return directory
+
+
+def shell_env(bin_directory):
+    """script_env() for a shell, whose `python3` is the Python that runs the tests.
+
+    As in a reader's activated virtual environment: the shell finds `python3`
+    first in a directory of its own.
+    """
+    python3 = bin_directory / 'python3'
+    python3.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    python3.chmod(0o755)
+    env = script_env()
+    env['PATH'] = f'{bin_directory}{os.pathsep}{env["PATH"]}'
+    return env
+
+
 def script_command(script, *args, launcher=PYTHON):
     return [*launcher, str(ROOT / script), *args]
 
 
-def run_script(script, *args, cwd, launcher=PYTHON):
+def run_script(script, *args, cwd, launcher=PYTHON, timeout=30):
     """Run one of the project's scripts as a reader would, from the directory `cwd`."""
     return subprocess.run(
         script_command(script, *args, launcher=launcher),
@@ -53,16 +75,19 @@ def run_script(script, *args, cwd, launcher=PYTHON):
         capture_output=True,
         cwd=cwd,
         env=script_env(),
-        timeout=30,
+        timeout=timeout,
     )
 
 
 class Server:
-    """A server script running in its own process, logging to server.log."""
+    """A server script running in its own process, logging to server.log.
+
+    Its directory holds the scripts too, as a reader's does.
+    """
 
     def __init__(self, protocol, directory, launcher=PYTHON):
         self.protocol = protocol
-        self.log_path = directory / 'server.log'
+        self.log_path = with_the_scripts(directory) / 'server.log'
         self.log_path.touch()
         self.process = None
         self.ready = False

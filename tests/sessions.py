@@ -1,18 +1,30 @@
 """Shell sessions, as the transcripts and README.md show them: parsing them,
-and replaying them against real runs."""
+comparing output with them, and replaying them against real runs."""
 
 import difflib
+import errno
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 
 import pytest
-from helpers import README, TIMESTAMP, TRANSCRIPTS
-from processes import script_env
+from helpers import (
+    README,
+    TIMESTAMP,
+    TRANSCRIPTS,
+    json_as_written_here,
+    protocol_of,
+    skip_unless_ci,
+)
+from processes import run_script, shell_env
 
 HEREDOC = re.compile(r"<<'(\w+)'$")  # a command that reads the lines after it, up to a marker
 START = re.compile(r'python3 (\w+)_server\.py &>server\.log &')
 CLIENT = re.compile(r'python3 (\w+_(?:client|introspect|multicall)\.py)((?: \S+)*)')
+STOP, PAUSE, RESUME = 'kill $!', 'kill -STOP $!', 'kill -CONT $!'  # $!: the server
 
 
 def parse_session(text):
@@ -68,8 +80,33 @@ def readme_blocks(language):
     return blocks
 
 
-def _normalize(line):
-    return TIMESTAMP.sub('[<time>]', line)
+# README shows what Linux and today's Pythons print, and names each difference.
+def _error(code):
+    return f'[Errno {code}] {os.strerror(code)}'
+
+
+HERE = {  # Linux's error numbers, as this system numbers them
+    '[Errno 111] Connection refused': _error(errno.ECONNREFUSED),
+    '[Errno 104] Connection reset by peer': _error(errno.ECONNRESET),
+}
+if sys.version_info < (3, 10):  # Python 3.9 names a method without its class
+    HERE['_Method.__call__() got'] = '__call__() got'
+# A line that timing may print otherwise; README gives both.
+OR_ELSE = {'EOFError: connection closed by peer': 'EOFError: [Errno 104] Connection reset by peer'}
+
+
+def as_here(text):
+    """What README's text would be on this system, this Python and its JSON library."""
+    for shown, here in HERE.items():
+        text = text.replace(shown, here)
+    return json_as_written_here(text)
+
+
+def _same_line(expected, actual):
+    """Equal, but for timestamps; or the line README says may stand there instead."""
+    shown = [expected, OR_ELSE[expected]] if expected in OR_ELSE else [expected]
+    here = {as_here(TIMESTAMP.sub('[<time>]', line)) for line in shown}
+    return TIMESTAMP.sub('[<time>]', actual) in here
 
 
 def lines_match(expected, actual):
@@ -80,7 +117,7 @@ def lines_match(expected, actual):
         return any(lines_match(expected[1:], actual[i:]) for i in range(1, len(actual) + 1))
     return (
         bool(actual)
-        and _normalize(expected[0]) == _normalize(actual[0])
+        and _same_line(expected[0], actual[0])
         and lines_match(expected[1:], actual[1:])
     )
 
@@ -108,46 +145,116 @@ def assert_exactly(expected, actual, what):
 TRACEBACK = 'Traceback (most recent call last):'
 
 
-def run_curl(command, cwd):
-    """Run a curl command line, here-document and all, as a reader's shell would."""
-    if shutil.which('curl') is None:
-        pytest.fail('README.md shows curl sessions, and curl is not installed here', pytrace=False)
-    return subprocess.run(
-        ['sh', '-c', command + '\n'], capture_output=True, cwd=cwd, env=script_env(), timeout=30
-    )
+def run_in_shell(command, cwd, env, server=None):
+    """Run a command line, here-document and all, in `sh`, from `cwd`.
+
+    `$!` is the PID of the session's server, as after `python3 ... &`. As on
+    a terminal, what it writes to stderr is among what it prints; but curl's
+    stderr is kept apart, for its output is compared byte for byte. A command
+    still running after 30 s fails, and all it started is stopped.
+    """
+    curl = command.startswith('curl ')
+    if curl and shutil.which('curl') is None:
+        skip_unless_ci("README's session uses curl, which is not installed here")
+    if server is not None:
+        command = command.replace('$!', str(server.process.pid))
+    with subprocess.Popen(
+        ['sh', '-c', command + '\n'],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE if curl else subprocess.STDOUT,
+        cwd=cwd,
+        env=env,
+        start_new_session=True,  # a group of its own, to stop all of it if need be
+    ) as shell:
+        try:
+            stdout, stderr = shell.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(shell.pid, signal.SIGKILL)
+            pytest.fail(f'{command!r} still ran after 30 s', pytrace=False)
+    return subprocess.CompletedProcess(shell.args, shell.returncode, stdout, stderr)
+
+
+def is_its_own(command):
+    """Whether a command is neither a server's start, nor a client, nor one of
+    the commands the replay knows (curl, `cat server.log`, `kill $!`...)."""
+    known = START.fullmatch(command) or CLIENT.fullmatch(command) or command.startswith('curl ')
+    return not known and command not in (STOP, PAUSE, RESUME, 'cat server.log')
+
+
+def stops_a_server(session):
+    """Whether replaying the session stops a server the other tests share.
+
+    It does when it runs a client before it starts a server, and may when it
+    runs a command of its own, which may kill one.
+    """
+    started = False
+    for command, _ in parse_session(session):
+        started = started or bool(START.fullmatch(command))
+        if is_its_own(command) or (CLIENT.fullmatch(command) and not started):
+            return True
+    return False
 
 
 def replay(session, servers, run_client, workdir):
-    """Check each command's output against what the session shows."""
-    server_log = None  # what `cat server.log` would show at this point
-    for command, expected in parse_session(session):
-        start, client = START.fullmatch(command), CLIENT.fullmatch(command)
-        if start:
-            assert expected == [], f'{command!r} prints nothing'
-            server_log = list(servers[start.group(1)].startup_log)
-        elif client:
-            assert server_log is not None, f'{command!r} runs before any server starts'
-            run = run_client(client.group(1), *client.group(2).split())
-            if TRACEBACK in expected:
-                split = expected.index(TRACEBACK)
-                expected_stdout, expected_stderr = expected[:split], expected[split:]
-            else:
-                expected_stdout, expected_stderr = expected, []
-            assert_lines(expected_stdout, run.stdout, f'the output of {command!r}')
-            assert_lines(expected_stderr, run.stderr, f'the error output of {command!r}')
-            assert run.returncode == (1 if expected_stderr else 0), f'exit status of {command!r}'
-            server_log += run.log_lines
-        elif command.startswith('curl '):
-            assert server_log is not None, f'{command!r} runs before any server starts'
-            curl = run_curl(command, workdir)
-            assert (curl.stderr, curl.returncode) == (b'', 0), command
-            shown = ''.join(line + '\n' for line in expected)  # each line ends in a newline
-            assert_exactly(
-                shown, curl.stdout.decode(), f'the output of {command.splitlines()[0]!r}'
-            )
-        elif command == 'cat server.log':
-            assert_lines(expected, server_log, 'server.log')
-        elif command == 'kill %1':  # the signal tests stop servers for real
-            assert expected == [], f'{command!r} prints nothing'
-        else:
-            pytest.fail(f'the session runs a command the tests do not know: {command!r}')
+    """Check each command's output against what the session shows.
+
+    A session's server is the one the tests share, and its clients' runs are
+    those the transcripts' checks use too; `kill $!` leaves it for the
+    next test. A session that runs a client with no server started stops it.
+    """
+    server = None  # the session's server, once started
+    paused = False
+    (workdir / 'bin').mkdir(exist_ok=True)
+    env = shell_env(workdir / 'bin')
+    try:
+        for command, expected in parse_session(session):
+            start, client = START.fullmatch(command), CLIENT.fullmatch(command)
+            if start:
+                assert expected == [], f'{command!r} prints nothing'
+                server = servers[start.group(1)]
+                server_log = list(server.startup_log)  # what `cat server.log` would show
+            elif client and server is None:  # a client with no server to answer it
+                servers.stop(protocol_of(client.group(1)).name)
+                run = run_script(client.group(1), *client.group(2).split(), cwd=workdir)
+                printed = (run.stdout + run.stderr).decode('utf-8').splitlines()
+                assert_lines(expected, printed, f'the output of {command!r}, with no server')
+                assert run.returncode == 1, f'exit status of {command!r}'
+            elif client:
+                run = run_client(client.group(1), *client.group(2).split())
+                if TRACEBACK in expected:
+                    split = expected.index(TRACEBACK)
+                    expected_stdout, expected_stderr = expected[:split], expected[split:]
+                else:
+                    expected_stdout, expected_stderr = expected, []
+                assert_lines(expected_stdout, run.stdout, f'the output of {command!r}')
+                assert_lines(expected_stderr, run.stderr, f'the error output of {command!r}')
+                failed = bool(expected_stderr)
+                assert run.returncode == (1 if failed else 0), f'exit status of {command!r}'
+                server_log += run.log_lines
+            elif command == 'cat server.log':
+                assert server is not None, f'{command!r} with no server started'
+                assert_lines(expected, server_log, 'server.log')
+            elif command in (STOP, PAUSE, RESUME):
+                assert expected == [], f'{command!r} prints nothing'
+                if command == STOP:  # the shared server lives on for the next test
+                    server = None  # (or it is an earlier block's, started before Python)
+                else:
+                    assert server is not None, f'{command!r} with no server started'
+                    paused = command == PAUSE
+                    server.process.send_signal(signal.SIGSTOP if paused else signal.SIGCONT)
+            else:  # curl, or a command of its own: run it in a shell, from the server's directory
+                cwd = workdir if server is None else server.log_path.parent
+                logged_before = len(server.log_lines()) if server else 0
+                ran = run_in_shell(command, cwd, env, server)
+                if command.startswith('curl '):  # its output is shown byte for byte
+                    assert (ran.stderr, ran.returncode) == (b'', 0), command
+                    shown = as_here(''.join(line + '\n' for line in expected))
+                    assert_exactly(shown, ran.stdout.decode(), repr(command.splitlines()[0]))
+                else:
+                    printed = ran.stdout.decode('utf-8').splitlines()
+                    assert_lines(expected, printed, f'the output of {command!r}')
+                if server is not None:
+                    server_log += server.log_lines()[logged_before:]
+    finally:
+        if paused:  # never leave a shared server stopped
+            server.process.send_signal(signal.SIGCONT)

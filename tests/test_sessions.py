@@ -5,9 +5,11 @@ going to server.log, run clients (or curl), `cat server.log`, stop the
 server. Every command's output is compared with what the session shows.
 """
 
+import re
+
 import pytest
-from helpers import JSONRPC_LOG_LINE, PROTOCOLS, ROOT, TRANSCRIPTS, XMLRPC_LOG_LINE
-from sessions import parse_session, readme_blocks, replay
+from helpers import JSONRPC_LOG_LINE, PROTOCOLS, README, ROOT, TRANSCRIPTS, XMLRPC_LOG_LINE
+from sessions import CLIENT, parse_session, readme_blocks, replay, stops_a_server
 
 
 @pytest.mark.parametrize('path', sorted(TRANSCRIPTS.glob('*.txt')), ids=lambda path: path.stem)
@@ -15,12 +17,20 @@ def test_transcript(path, servers, run_client, tmp_path):
     replay(path.read_text(encoding='utf-8'), servers, run_client, tmp_path)
 
 
+def marks(session):
+    """The quick run replays the sessions of the chapter's scripts; the rest are slow."""
+    commands = [command for command, _ in parse_session(session)]
+    if stops_a_server(session):
+        return [pytest.mark.slow, pytest.mark.stops_server]
+    if any(CLIENT.fullmatch(command) for command in commands):
+        return []
+    return [pytest.mark.slow]  # curl, or a server started for a Python prompt
+
+
 @pytest.mark.parametrize(
     'heading, session',
     [
-        pytest.param(
-            heading, session, id=heading, marks=[pytest.mark.slow] if 'curl' in session else []
-        )
+        pytest.param(heading, session, id=heading, marks=marks(session))
         for heading, session in readme_blocks('console')
     ],
 )
@@ -59,3 +69,13 @@ def test_rpyc_server_logs_each_call(run_client):
 def test_startup_line_is_all_the_log_holds_at_start(protocol, servers):
     expected = [] if protocol.startup_line is None else [protocol.startup_line]
     assert servers[protocol.name].startup_log == expected
+
+
+def test_readme_contents_lists_every_section():
+    readme = README.read_text(encoding='utf-8')
+    contents = readme.partition('## Contents\n')[2].partition('\n## ')[0]
+    links = re.findall(r'^- \[(.+?)\]\(#([\w-]+)\)', contents, flags=re.MULTILINE)
+    sections = re.findall(r'^## (.+)$', readme, flags=re.MULTILINE)[1:]  # after Contents
+    assert [title for title, _ in links] == sections
+    for title, anchor in links:  # as GitHub makes them: lower case, no punctuation
+        assert anchor == re.sub(r'[^\w\- ]', '', title.lower()).replace(' ', '-')

@@ -42,7 +42,7 @@ def test_ctrl_c_stops_the_server_with_a_short_line(protocol, servers):
     server = servers[protocol.name]
     returncode, logged = stop_with(signal.SIGINT, server)
     assert returncode == 0
-    assert [line for line in logged if line] == [protocol.stop_line]
+    assert logged == protocol.stop_lines
 
 
 @pytest.mark.stops_server

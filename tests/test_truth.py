@@ -37,6 +37,15 @@ def test_quadratic_of_the_clients_equation(xmlrpc_proxy):
     assert xmlrpc_proxy.quadratic(2, -16, 0) == [0.0, 8.0]
 
 
+def test_quadratic_rounds_where_readme_says(xmlrpc_proxy):
+    # README: the smaller root of x² + 10⁸x + 1 is about -1.0e-8, but the
+    # formula subtracts nearly equal numbers and keeps few of its digits.
+    big, small = xmlrpc_proxy.quadratic(1, 1e8, 1)
+    assert big == -1e8
+    assert abs(small / -1.0e-8 - 1) > 0.2  # a quarter off
+    assert round(small * small + 1e8 * small + 1, 2) == 0.25
+
+
 @pytest.mark.parametrize(
     'arg, received',
     [
@@ -113,6 +122,10 @@ def solve(a, b, c):
     """Solve it."""
 
 
+def undocumented(a, b, c):
+    pass
+
+
 @pytest.mark.slow  # a client process and a server of its own
 @pytest.mark.stops_server
 def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
@@ -122,6 +135,7 @@ def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
         server.register_introspection_functions()
         server.register_function(method_signature, 'system.methodSignature')  # replaces it
         server.register_function(solve, 'quadratic')
+        server.register_function(undocumented)
         # shutdown() waits for serve_forever() to notice, which polls this often:
         thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01})
         thread.start()
@@ -134,5 +148,6 @@ def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
         'Here are the functions supported by this server:',
         'quadratic(int, int, int) -> array',
         '   Solve it.',
+        'undocumented(int, int, int) -> array',  # and no line for an empty help text
     ]
     assert (run.stderr, run.returncode) == (b'', 0)

@@ -38,7 +38,7 @@ def test_a_session_through_uv_run(name, servers, tmp_path_factory, tmp_path):
         replay(transcript, uv_servers, ClientRuns(uv_servers, tmp_path, UV_RUN), tmp_path)
         # The signal goes to uv alone, not to its process group as Ctrl-C would.
         for signum, returncodes, last_lines in [
-            (signal.SIGINT, {0}, [PROTOCOLS[name].stop_line]),
+            (signal.SIGINT, {0}, PROTOCOLS[name].stop_lines),
             (signal.SIGTERM, {-signal.SIGTERM, 128 + signal.SIGTERM}, []),
         ]:
             server = uv_servers[name]  # a new one after the first signal
@@ -46,7 +46,7 @@ def test_a_session_through_uv_run(name, servers, tmp_path_factory, tmp_path):
             logged_before = len(server.log_lines())
             server.process.send_signal(signum)
             assert server.process.wait(timeout=5) in returncodes
-            assert [line for line in server.log_lines()[logged_before:] if line] == last_lines
+            assert server.log_lines()[logged_before:] == last_lines
             with pytest.raises(ProcessLookupError):  # uv's group is empty: nothing left
                 os.killpg(server.process.pid, 0)
             assert not port_accepts(PROTOCOLS[name].port)

@@ -1,0 +1,231 @@
+"""Measure the limits README.md states that are too slow for the test suite.
+
+    python tests/measure.py idle 8000       (from the project directory)
+
+Each command starts the servers it needs, as the tests do, with their output
+going to a server.log of their own, prints what it measured, and stops them.
+The servers' ports must be free. `idle` and `ctrl-c` need a limit on open
+files (`ulimit -Hn`) above the number of connections.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import resource
+import signal
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+import xmlrpc.client
+from pathlib import Path
+
+import psutil
+from helpers import PROTOCOLS, PeakMemory, ordinary_call
+from processes import Server
+
+HTTP_SERVERS = ['xmlrpc', 'jsonrpc']
+
+
+@contextlib.contextmanager
+def running(name):
+    """A server started as a reader starts it, with as many descriptors as we may give."""
+    with tempfile.TemporaryDirectory() as directory:
+        server = Server(PROTOCOLS[name], Path(directory))
+        try:
+            server.wait_until_ready()
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            psutil.Process(server.process.pid).rlimit(psutil.RLIMIT_NOFILE, (hard, hard))
+            yield server
+        finally:
+            server.stop()
+
+
+def timed(call, *args):
+    started = time.monotonic()
+    call(*args)
+    return time.monotonic() - started
+
+
+def answered(name):
+    """Make an ordinary call, again and again until one is answered."""
+    while True:
+        with contextlib.suppress(OSError, EOFError):  # TimeoutError is an OSError
+            return ordinary_call(name)
+
+
+@contextlib.contextmanager
+def idle_clients(server, count):
+    """Hold `count` connections that send nothing, each with its thread in the server."""
+    process = psutil.Process(server.process.pid)
+    with contextlib.ExitStack() as held:
+        for connected in range(0, count, 32):  # batches that fit the listen queue
+            for _ in range(min(32, count - connected)):
+                held.enter_context(socket.create_connection(('127.0.0.1', server.protocol.port)))
+            while process.num_threads() < 1 + min(connected + 32, count):
+                time.sleep(0.001)
+        yield
+
+
+def idle(count):
+    """Memory per idle client, a call meanwhile, and the silence once all hang up."""
+    for name in PROTOCOLS:
+        with running(name) as server:
+            process = psutil.Process(server.process.pid)
+            before = process.memory_info().rss
+            with idle_clients(server, count):
+                held = process.memory_info().rss
+                call = timed(ordinary_call, name)
+            silence = timed(answered, name)
+        print(
+            f'{name}: {count} idle clients hold {(held - before) / 2**20:.0f} MB '
+            f'({(held - before) / 1024 / count:.0f} KB each); a call took {call * 1000:.0f} ms '
+            f'among them, and {silence:.1f} s the moment they all hung up'
+        )
+
+
+def ctrl_c(count):
+    """How long Ctrl-C takes to stop rpyc_server.py with `count` idle clients."""
+    with running('rpyc') as server, idle_clients(server, count):
+        server.process.send_signal(signal.SIGINT)
+        stopped = timed(server.process.wait)
+    print(f'rpyc: Ctrl-C with {count} idle clients stopped the server in {stopped:.2f} s')
+
+
+def big_call(name, megabytes):
+    """Make a valid call with one string argument of the given size, over raw HTTP."""
+    text = 'x' * (megabytes * 2**20)
+    if name == 'xmlrpc':
+        body = '<methodCall><methodName>addtogether</methodName><params><param><value>'
+        body += f'<string>{text}</string></value></param></params></methodCall>'
+        path = '/RPC2'
+    else:
+        body = json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': 'lengths', 'params': [text]})
+        path = '/'
+    connection = http.client.HTTPConnection('127.0.0.1', PROTOCOLS[name].port)
+    connection.request('POST', path, body.encode())
+    response = connection.getresponse()
+    assert response.status == 200 and len(response.read()) > len(text)
+
+
+def body(megabytes):
+    """The HTTP servers' peak memory while they take a valid call of that size."""
+    for name in HTTP_SERVERS:
+        with running(name) as server, PeakMemory(server.process.pid) as memory:
+            big_call(name, megabytes)
+        print(f'{name}: a valid {megabytes} MB call took the server to {memory.peak_mb:.0f} MB')
+
+
+def trickle(connections, bytes_each=2400):
+    """rpyc's memory as frames that claim 2 GB arrive a byte at a time."""
+    with running('rpyc') as server:
+        process = psutil.Process(server.process.pid)
+        before = process.memory_info().rss
+        with contextlib.ExitStack() as held:
+            socks = [
+                held.enter_context(socket.create_connection(('127.0.0.1', 18861)))
+                for _ in range(connections)
+            ]
+            for sock in socks:
+                sock.sendall(struct.pack('!LB', 2**31 - 1, 0))  # a frame's header
+            for _ in range(bytes_each):
+                for sock in socks:
+                    sock.sendall(b'x')
+                time.sleep(0.001)
+            time.sleep(0.5)  # a moment for the server to read what was sent
+            held_mb = (process.memory_info().rss - before) / 2**20
+        total = connections * bytes_each
+        print(
+            f'rpyc: {total // 1000} KB trickled in over {connections} connections held '
+            f'{held_mb:.0f} MB ({held_mb * 2**20 / total / 1024:.1f} KB a byte)'
+        )
+
+
+def addtogether():
+    """One call that adds a 5 MB string and 100,000 short ones, and a client waiting."""
+    longest = [0]
+    with running('xmlrpc'):
+        done = threading.Event()
+
+        def other_client():
+            while not done.is_set():
+                longest[0] = max(longest[0], timed(ordinary_call, 'xmlrpc'))
+                time.sleep(0.01)
+
+        thread = threading.Thread(target=other_client)
+        thread.start()
+        proxy = xmlrpc.client.ServerProxy('http://127.0.0.1:7001')
+        took = timed(proxy.addtogether, 'x' * 5_000_000, *['y'] * 100_000)
+        done.set()
+        thread.join()
+    print(
+        f'xmlrpc: addtogether() took {took:.1f} s; another client waited up to {longest[0]:.1f} s'
+    )
+
+
+def resets(count):
+    """What server.log grows by for each connection reset before its request.
+
+    Each reset is logged in full before the next; then a loop as fast as it
+    goes, for a second, gives the rate at which the log can grow.
+    """
+    for name in PROTOCOLS:
+        with running(name) as server:
+            log = server.log_path
+            before = log.stat().st_size
+            sizes = []
+            for _ in range(count):
+                reset_a_connection(server.protocol.port)
+                sizes.append(settled_size(log))
+            added = [after - before for before, after in zip([before, *sizes], sizes)]
+            before, started = log.stat().st_size, time.monotonic()
+            while time.monotonic() - started < 1:
+                reset_a_connection(server.protocol.port)
+            ordinary_call(name)  # once it answers, the resets before it are logged
+            per_hour = (log.stat().st_size - before) / (time.monotonic() - started) * 3600
+        print(
+            f'{name}: a reset adds {min(added)}-{max(added)} B to server.log, '
+            f'{sum(added) / count:.0f} B on average; '
+            f'resets in a loop, {per_hour / 1e9:.1f} GB an hour'
+        )
+
+
+def settled_size(path, quiet=0.02):
+    """The file's size once it has not grown for `quiet` seconds."""
+    size, since = path.stat().st_size, time.monotonic()
+    while time.monotonic() - since < quiet:
+        time.sleep(0.002)
+        if path.stat().st_size != size:
+            size, since = path.stat().st_size, time.monotonic()
+    return size
+
+
+def reset_a_connection(port):
+    sock = socket.create_connection(('127.0.0.1', port))
+    # SO_LINGER on, with no time to linger: close() resets the connection
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    sock.close()
+
+
+def main():
+    # Started in the background of a script, we would pass SIGINT on ignored,
+    # and the servers we start would ignore Ctrl-C: give them its default.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    socket.setdefaulttimeout(300)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    commands = {'idle': idle, 'ctrl-c': ctrl_c, 'body': body, 'trickle': trickle}
+    commands.update({'addtogether': addtogether, 'resets': resets})
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('command', choices=commands)
+    parser.add_argument('number', type=int, nargs='?', help='how many (or how large)')
+    args = parser.parse_args()
+    print(f'CPython {sys.version.split()[0]}')
+    commands[args.command](*([] if args.number is None else [args.number]))
+
+
+if __name__ == '__main__':
+    main()

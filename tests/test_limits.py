@@ -1,0 +1,202 @@
+"""What runs out: file descriptors, threads, memory. No server dies of it,
+and each serves again once the clients that held it are gone.
+
+Every connected client holds a file descriptor and a thread in the server,
+and a process may hold only so many. Rather than open thousands of
+connections, the tests lower a running server's limits (Linux only, as
+`prlimit` does) and restore them afterwards.
+
+Figures too slow to take here are stated in README.md as measured with
+tests/measure.py (run from the project directory, no other server running):
+    python tests/measure.py idle 8000       memory and silence, 8,000 idle clients
+    python tests/measure.py ctrl-c 5000     Ctrl-C of rpyc_server.py with 5,000
+    python tests/measure.py body 200        a valid 200 MB call to each HTTP server
+    python tests/measure.py trickle 100     rpyc frames trickled in on 100 connections
+    python tests/measure.py addtogether     5 MB plus 100,000 one-character strings
+    python tests/measure.py resets 1000     server.log's growth per connection reset
+"""
+
+import contextlib
+import resource
+import socket
+import sys
+import time
+
+import psutil
+import pytest
+from helpers import PROTOCOLS, cpu_seconds, open_descriptors, ordinary_call
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not sys.platform.startswith('linux'),
+        reason='only Linux can change the limits of a running process (resource.prlimit)',
+    ),
+]
+
+LOW_LIMIT = 64  # descriptors
+WINDOW = 0.25  # seconds of flood over which CPU use is measured
+ACCEPT_FAILED = 'accept() failed: [Errno 24] Too many open files'
+THREAD_ROOM_MB = 160  # address space left for new threads: about 20 stacks of 8 MB
+THREAD_FAILED = {  # what each server logs when a client's thread cannot start
+    'xmlrpc': "RuntimeError: can't start new thread",  # socketserver's traceback
+    'jsonrpc': "RuntimeError: can't start new thread",
+    'rpyc': "client turned away: can't start new thread",
+}
+IDLE_CLIENTS = 300
+MAX_KB_PER_IDLE_CLIENT = 100  # measured: 24-33 KB (README)
+MAX_SILENCE = 2  # seconds after a flood ends: the cost of one dropped connection attempt
+
+
+@contextlib.contextmanager
+def soft_limit(pid, which, soft):
+    """Lower a running process's soft limit (resource.RLIMIT_*), for a while.
+
+    Only the soft limit: a hard limit lowered may not be raised again.
+    """
+    before = resource.prlimit(pid, which)
+    resource.prlimit(pid, which, (soft, before[1]))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the test says if it died
+            resource.prlimit(pid, which, before)
+
+
+def wait_until(server, condition, what, timeout=2):
+    """Wait for the condition to hold; fail at once if the server exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        server.assert_running()
+        if condition():
+            return
+        assert time.monotonic() < deadline, f'waited {timeout} s in vain for {what}'
+        time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def idle_connections(port, at_most):
+    """Connect, send nothing, and hold on, until a connection is not taken in 0.2 s."""
+    with contextlib.ExitStack() as held:
+        for _ in range(at_most):
+            try:
+                held.enter_context(socket.create_connection(('127.0.0.1', port), timeout=0.2))
+            except socket.timeout:  # the server's listen queue is full
+                break
+        yield
+
+
+def answers_within(name, seconds):
+    started = time.monotonic()
+    ordinary_call(name)
+    waited = time.monotonic() - started
+    assert waited < seconds, f'answered after {waited:.2f} s, not within {seconds} s'
+
+
+# File descriptors -------------------------------------------------------------
+
+
+@pytest.mark.parametrize('name', PROTOCOLS)
+def test_out_of_descriptors_a_server_waits_then_serves_again(servers, name):
+    server = servers[name]
+    pid, port = server.process.pid, server.protocol.port
+    logged_before = len(server.log_lines())
+    with soft_limit(pid, resource.RLIMIT_NOFILE, LOW_LIMIT):
+        with idle_connections(port, at_most=2 * LOW_LIMIT):
+            wait_until(
+                server, lambda: open_descriptors(pid) == LOW_LIMIT, 'every descriptor in use'
+            )
+            cpu_before, started = cpu_seconds(pid), time.monotonic()
+            time.sleep(WINDOW)  # a window to measure in, not a wait for something
+            cpu_share = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - started)
+            server.assert_running()
+        answers_within(name, MAX_SILENCE)
+    server.assert_running()
+    said_why = ACCEPT_FAILED in server.log_lines()[logged_before:]
+    if name == 'rpyc':  # it says why it does not serve, and rests between tries
+        assert said_why, f'no {ACCEPT_FAILED!r} in the log'
+        assert cpu_share < 0.1, f'{cpu_share:.0%} of a CPU while flooded'
+    else:  # socketserver tries again at once and in silence: the spin README states
+        assert not said_why, 'socketserver logs nothing of a failed accept()'
+        assert cpu_share > 0.5, f'{cpu_share:.0%} of a CPU while flooded'
+
+
+def test_rpyc_server_survives_a_failed_accept(servers):
+    # rpyc turns a failed accept() into EOFError, which its start() takes for
+    # "server closed": the server returns, exits 0 and says nothing.
+    server = servers['rpyc']
+    pid, port = server.process.pid, server.protocol.port
+    logged_before = len(server.log_lines())
+    # No descriptor numbered this or higher may open; lower ones left free
+    # by closed files take in a connection or two first.
+    limit = open_descriptors(pid)
+    with soft_limit(pid, resource.RLIMIT_NOFILE, limit), contextlib.ExitStack() as held:
+
+        def one_more_connection_refused():
+            # Connections of earlier tests may still be closing in the server, each
+            # freeing a descriptor that lets one more in: connect until one is not.
+            held.enter_context(socket.create_connection(('127.0.0.1', port)))
+            return ACCEPT_FAILED in server.log_lines()[logged_before:]
+
+        wait_until(server, one_more_connection_refused, 'a failed accept() in the log')
+    ordinary_call('rpyc')  # the connections that waited meanwhile are taken too
+    server.assert_running()
+
+
+# Threads ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('name', PROTOCOLS)
+def test_out_of_threads_a_server_lives_and_serves_again(servers, name):
+    # A thread's stack is address space: with little left, no new thread can
+    # start, as under a container's limit on tasks or a low `ulimit -u`.
+    server = servers[name]
+    pid, port = server.process.pid, server.protocol.port
+    logged_before = len(server.log_lines())
+    room = psutil.Process(pid).memory_info().vms + THREAD_ROOM_MB * 2**20
+    with soft_limit(pid, resource.RLIMIT_AS, room), contextlib.ExitStack() as held:
+
+        def a_thread_could_not_start():
+            held.enter_context(socket.create_connection(('127.0.0.1', port)))  # idle: a thread
+            return THREAD_FAILED[name] in server.log_lines()[logged_before:]
+
+        wait_until(server, a_thread_could_not_start, 'a thread that could not start', 5)
+    answers_within(name, MAX_SILENCE)
+    server.assert_running()
+
+
+# Idle clients -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def idle_clients(server, count):
+    """Hold `count` idle connections, each with its thread in the server.
+
+    They connect a batch at a time: a burst larger than the HTTP servers'
+    listen queue (64) would have connection attempts dropped, and retried a
+    second later.
+    """
+    process = psutil.Process(server.process.pid)
+    with contextlib.ExitStack() as held:
+        clients = []
+        while len(clients) < count:
+            for _ in range(min(32, count - len(clients))):
+                address = ('127.0.0.1', server.protocol.port)
+                clients.append(held.enter_context(socket.create_connection(address)))
+            # the main thread, and one for each client
+            wait_until(server, lambda: process.num_threads() == 1 + len(clients), 'the threads')
+        yield
+
+
+@pytest.mark.parametrize('name', PROTOCOLS)
+def test_idle_clients_cost_little_memory_and_leave_no_silence(servers, name):
+    server = servers[name]
+    process = psutil.Process(server.process.pid)
+    # Clients of earlier tests may still be leaving: start from the main thread alone.
+    wait_until(server, lambda: process.num_threads() == 1, 'the server to be idle')
+    rss_before = process.memory_info().rss
+    with idle_clients(server, IDLE_CLIENTS):
+        kb_each = (process.memory_info().rss - rss_before) / 1024 / IDLE_CLIENTS
+        answers_within(name, 0.5)
+    answers_within(name, MAX_SILENCE)  # the moment they all hang up
+    assert kb_each < MAX_KB_PER_IDLE_CLIENT, f'{kb_each:.0f} KB for each idle client'

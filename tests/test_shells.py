@@ -1,0 +1,61 @@
+"""README.md's console sessions, typed into a real interactive bash and zsh.
+
+One shell for all of them, as one reader's terminal: each session in
+README's order, each command typed once the prompt is back, and after a
+server's start once its port is open, as a reader waits a moment. What
+each command prints must be what README shows, the shell's own words
+about its jobs aside. At the end no job and no process may be left.
+"""
+
+import shutil
+import time
+
+import pytest
+from helpers import PROTOCOLS, port_accepts, skip_unless_ci
+from processes import shell_env, with_the_scripts
+from sessions import START, assert_lines, parse_session, readme_blocks
+from shell import JOB_ENDED, InteractiveShell, ShellError, without_job_notices
+
+pytestmark = [pytest.mark.slow, pytest.mark.stops_server]
+
+COMMAND_TIMEOUT = 10  # seconds for any one command to give the prompt back
+
+
+def wait_for_port(port, shell):
+    deadline = time.monotonic() + COMMAND_TIMEOUT
+    while not port_accepts(port):
+        assert shell.running(), f'the server for port {port} has exited'
+        assert time.monotonic() < deadline, f'nothing listens on port {port}'
+        time.sleep(0.01)  # poll the port, not a guess at how long startup takes
+
+
+@pytest.mark.parametrize('name', ['bash', 'zsh'])
+def test_readme_typed_into_a_shell(name, servers, tmp_path):
+    for program in (name, 'curl'):
+        if shutil.which(program) is None:
+            skip_unless_ci(f'{program} is not installed: README is not typed into {name}')
+    for protocol in PROTOCOLS:
+        servers.stop(protocol)  # their ports are for the shell's servers
+    (tmp_path / 'bin').mkdir()
+    (tmp_path / 'clone').mkdir()
+    directory = with_the_scripts(tmp_path / 'clone')
+    env = shell_env(tmp_path / 'bin')
+    with InteractiveShell(name, directory, env, COMMAND_TIMEOUT) as shell:
+        for heading, session in readme_blocks('console'):
+            for command, expected in parse_session(session):
+                try:
+                    printed = shell.type(command, COMMAND_TIMEOUT)
+                except ShellError as error:
+                    pytest.fail(f'under "{heading}": {error}', pytrace=False)
+                what = f'{name}: under "{heading}", the output of {command.splitlines()[0]!r}'
+                assert_lines(expected, without_job_notices(printed), what)
+                if start := START.fullmatch(command):
+                    wait_for_port(PROTOCOLS[start.group(1)].port, shell)
+        # `kill` only sends a signal: give the last server a moment to end.
+        deadline = time.monotonic() + 5
+        while (left := shell.running()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert left == [], f'processes left running by {name}: {[p.cmdline() for p in left]}'
+        jobs = [line for line in shell.type('jobs') if not JOB_ENDED.match(line)]
+        assert jobs == [], f'jobs left in {name}'
+    assert [p for p in PROTOCOLS.values() if port_accepts(p.port)] == [], 'a server still listens'
