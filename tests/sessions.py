@@ -89,8 +89,11 @@ HERE = {  # Linux's error numbers, as this system numbers them
     '[Errno 111] Connection refused': _error(errno.ECONNREFUSED),
     '[Errno 104] Connection reset by peer': _error(errno.ECONNRESET),
 }
-if sys.version_info < (3, 10):  # Python 3.9 names a method without its class
-    HERE['_Method.__call__() got'] = '__call__() got'
+if sys.version_info < (3, 10):  # what Python 3.9 prints instead
+    HERE['_Method.__call__() got'] = '__call__() got'  # a method without its class
+    HERE['TimeoutError: timed out'] = 'socket.timeout: timed out'
+if sys.version_info < (3, 14):  # before 3.14, json does not say where the value was
+    HERE["\nwhen serializing list item 0\nwhen serializing dict item 'params'"] = ''
 # A line that timing may print otherwise; README gives both.
 OR_ELSE = {'EOFError: connection closed by peer': 'EOFError: [Errno 104] Connection reset by peer'}
 
