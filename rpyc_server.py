@@ -40,14 +40,15 @@ class PatientServer(ThreadedServer):
             time.sleep(0.1)  # then start() calls accept() again
 
     def _accept_method(self, sock):
-        # rpyc lets a thread that cannot start end the server: RuntimeError.
+        # rpyc starts the client's thread here; a thread that cannot start
+        # raises RuntimeError, which would end start(), and the server.
         try:
-            super()._accept_method(sock)  # starts the client's thread
-        except RuntimeError as error:
+            super()._accept_method(sock)
+        except RuntimeError as error:  # "can't start new thread"
             print('client turned away:', error, flush=True)
-            self.clients.discard(sock)
+            self.clients.discard(sock)  # the connections rpyc closes on exit
             sock.close()
-            time.sleep(0.1)
+            time.sleep(0.1)  # a moment for threads to end before the next client
 
 
 def main():

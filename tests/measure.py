@@ -5,7 +5,8 @@
 Each command starts the servers it needs, as the tests do, with their output
 going to a server.log of their own, prints what it measured, and stops them.
 The servers' ports must be free. `idle` and `ctrl-c` need a limit on open
-files (`ulimit -Hn`) above the number of connections.
+files (`ulimit -Hn`) above the number of connections, and Linux, where one
+process may raise another's limit.
 """
 
 import argparse
@@ -24,7 +25,7 @@ import xmlrpc.client
 from pathlib import Path
 
 import psutil
-from helpers import PROTOCOLS, PeakMemory, ordinary_call
+from helpers import PROTOCOLS, XMLRPC_URL, PeakMemory, ordinary_call
 from processes import Server
 
 HTTP_SERVERS = ['xmlrpc', 'jsonrpc']
@@ -126,7 +127,7 @@ def trickle(connections, bytes_each=2400):
         before = process.memory_info().rss
         with contextlib.ExitStack() as held:
             socks = [
-                held.enter_context(socket.create_connection(('127.0.0.1', 18861)))
+                held.enter_context(socket.create_connection(('127.0.0.1', server.protocol.port)))
                 for _ in range(connections)
             ]
             for sock in socks:
@@ -157,7 +158,7 @@ def addtogether():
 
         thread = threading.Thread(target=other_client)
         thread.start()
-        proxy = xmlrpc.client.ServerProxy('http://127.0.0.1:7001')
+        proxy = xmlrpc.client.ServerProxy(XMLRPC_URL)
         took = timed(proxy.addtogether, 'x' * 5_000_000, *['y'] * 100_000)
         done.set()
         thread.join()

@@ -44,6 +44,7 @@ def script_env():
 
 def with_the_scripts(directory):
     """Link the project's scripts into a directory, as into a reader's clone of it."""
+    directory.mkdir(exist_ok=True)
     for script in ROOT.glob('*.py'):
         (directory / script.name).symlink_to(script)
     return directory
@@ -55,6 +56,7 @@ def shell_env(bin_directory):
     As in a reader's activated virtual environment: the shell finds `python3`
     first in a directory of its own.
     """
+    bin_directory.mkdir(exist_ok=True)
     python3 = bin_directory / 'python3'
     python3.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
     python3.chmod(0o755)

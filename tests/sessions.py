@@ -207,8 +207,7 @@ def replay(session, servers, run_client, workdir):
     """
     server = None  # the session's server, once started
     paused = False
-    (workdir / 'bin').mkdir(exist_ok=True)
-    env = shell_env(workdir / 'bin')
+    env = shell_env(workdir / 'bin')  # for commands of its own: python3 is ours
     try:
         for command, expected in parse_session(session):
             start, client = START.fullmatch(command), CLIENT.fullmatch(command)

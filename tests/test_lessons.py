@@ -61,6 +61,7 @@ def test_xmlrpc_client_sends_a_call_again_when_the_connection_drops():
     # connection closes before an answer (Transport.request): a call may run twice.
     received = []
     with socket.create_server(('127.0.0.1', 0)) as listener:
+        listener.settimeout(10)  # no second connection: the test fails, and this ends
 
         def a_server_that_drops_the_first_connection():
             for answers in (False, True):

@@ -36,10 +36,7 @@ def test_readme_typed_into_a_shell(name, servers, tmp_path):
             skip_unless_ci(f'{program} is not installed: README is not typed into {name}')
     for protocol in PROTOCOLS:
         servers.stop(protocol)  # their ports are for the shell's servers
-    (tmp_path / 'bin').mkdir()
-    (tmp_path / 'clone').mkdir()
-    directory = with_the_scripts(tmp_path / 'clone')
-    env = shell_env(tmp_path / 'bin')
+    directory, env = with_the_scripts(tmp_path / 'clone'), shell_env(tmp_path / 'bin')
     with InteractiveShell(name, directory, env, COMMAND_TIMEOUT) as shell:
         for heading, session in readme_blocks('console'):
             for command, expected in parse_session(session):
