@@ -9,12 +9,14 @@ import doctest
 import gc
 import http.client
 import re
+import signal
 import socket
 import threading
 import xmlrpc.client
 
 import jsonrpclib
 import pytest
+import rpyc
 from helpers import JSONRPC_URL, PROTOCOLS, STANDARD_JSON, skip_unless_ci
 from sessions import as_here, readme_blocks
 
@@ -103,3 +105,18 @@ def test_jsonrpc_batch_and_notification_are_one_post_each(servers):
         connection.request('POST', '/', notification, {'Content-Type': 'application/json'})
         assert connection.getresponse().read() == b'', method
         connection.close()
+
+
+def test_rpyc_gives_up_on_a_hung_server_after_its_own_timeout(servers):
+    # README: a call not answered in 30 s (sync_request_timeout) raises
+    # TimeoutError: result expired. Here with a timeout of 0.2 s.
+    assert rpyc.core.protocol.DEFAULT_CONFIG['sync_request_timeout'] == 30
+    server = servers['rpyc']
+    config = {'sync_request_timeout': 0.2}
+    with rpyc.connect('localhost', server.protocol.port, config=config) as conn:
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(TimeoutError, match='^result expired$'):
+                conn.root.get_service_name()  # asks for the root object first
+        finally:
+            server.process.send_signal(signal.SIGCONT)
