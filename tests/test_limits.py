@@ -35,9 +35,9 @@ pytestmark = [
 ]
 
 LOW_LIMIT = 64  # descriptors
-WINDOW = 0.25  # seconds of flood over which CPU use is measured
+WINDOW = 0.2  # seconds of flood over which CPU use is measured
 ACCEPT_FAILED = 'accept() failed: [Errno 24] Too many open files'
-THREAD_ROOM_MB = 160  # address space left for new threads: about 20 stacks of 8 MB
+THREAD_ROOM_MB = 80  # address space left for new threads: about 10 stacks of 8 MB
 THREAD_FAILED = {  # what each server logs when a client's thread cannot start
     'xmlrpc': "RuntimeError: can't start new thread",  # socketserver's traceback
     'jsonrpc': "RuntimeError: can't start new thread",
