@@ -39,7 +39,7 @@ JOB_ENDED = re.compile(r'\[\d+\]\s*[+-]?\s+(terminated|done|exit|killed)', re.IG
 
 
 class ShellError(Exception):
-    """The shell did not give its prompt back in time."""
+    """The shell did not give its prompt back: not in time, or not at all (it ended)."""
 
 
 def _take_the_terminal():
