@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 from helpers import PROTOCOLS, XMLRPC_URL, PeakMemory, ordinary_call
-from processes import Server
+from processes import Server, idle_clients
 
 HTTP_SERVERS = ['xmlrpc', 'jsonrpc']
 
@@ -56,19 +56,6 @@ def answered(name):
     while True:
         with contextlib.suppress(OSError, EOFError):  # TimeoutError is an OSError
             return ordinary_call(name)
-
-
-@contextlib.contextmanager
-def idle_clients(server, count):
-    """Hold `count` connections that send nothing, each with its thread in the server."""
-    process = psutil.Process(server.process.pid)
-    with contextlib.ExitStack() as held:
-        for connected in range(0, count, 32):  # batches that fit the listen queue
-            for _ in range(min(32, count - connected)):
-                held.enter_context(socket.create_connection(('127.0.0.1', server.protocol.port)))
-            while process.num_threads() < 1 + min(connected + 32, count):
-                time.sleep(0.001)
-        yield
 
 
 def idle(count):

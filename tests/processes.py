@@ -11,11 +11,13 @@ import contextlib
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import defaultdict
 
+import psutil
 import pytest
 from helpers import PROTOCOLS, ROOT, port_accepts, protocol_of
 
@@ -175,6 +177,37 @@ class Server:
                 self.process.wait()
         with contextlib.suppress(ProcessLookupError):  # an empty group is gone
             os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of its group
+
+
+def wait_until(server, condition, what, timeout=2):
+    """Wait for the condition to hold; fail at once if the server exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        server.assert_running()
+        if condition():
+            return
+        assert time.monotonic() < deadline, f'waited {timeout} s in vain for {what}'
+        time.sleep(0.01)
+
+
+@contextlib.contextmanager
+def idle_clients(server, count):
+    """Hold `count` idle connections, each with its thread in the server.
+
+    They connect a batch at a time: a burst larger than the HTTP servers'
+    listen queue (64) would have connection attempts dropped, and retried a
+    second later.
+    """
+    process = psutil.Process(server.process.pid)
+    with contextlib.ExitStack() as held:
+        clients = []
+        while len(clients) < count:
+            for _ in range(min(32, count - len(clients))):
+                address = ('127.0.0.1', server.protocol.port)
+                clients.append(held.enter_context(socket.create_connection(address)))
+            # the main thread, and one for each client
+            wait_until(server, lambda: process.num_threads() == 1 + len(clients), 'the threads')
+        yield
 
 
 class Servers:

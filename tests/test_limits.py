@@ -25,6 +25,7 @@ import time
 import psutil
 import pytest
 from helpers import PROTOCOLS, cpu_seconds, open_descriptors, ordinary_call
+from processes import idle_clients, wait_until
 
 pytestmark = [
     pytest.mark.slow,
@@ -61,17 +62,6 @@ def soft_limit(pid, which, soft):
     finally:
         with contextlib.suppress(ProcessLookupError):  # the test says if it died
             resource.prlimit(pid, which, before)
-
-
-def wait_until(server, condition, what, timeout=2):
-    """Wait for the condition to hold; fail at once if the server exits meanwhile."""
-    deadline = time.monotonic() + timeout
-    while True:
-        server.assert_running()
-        if condition():
-            return
-        assert time.monotonic() < deadline, f'waited {timeout} s in vain for {what}'
-        time.sleep(0.01)
 
 
 @contextlib.contextmanager
@@ -166,26 +156,6 @@ def test_out_of_threads_a_server_lives_and_serves_again(servers, name):
 
 
 # Idle clients -------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def idle_clients(server, count):
-    """Hold `count` idle connections, each with its thread in the server.
-
-    They connect a batch at a time: a burst larger than the HTTP servers'
-    listen queue (64) would have connection attempts dropped, and retried a
-    second later.
-    """
-    process = psutil.Process(server.process.pid)
-    with contextlib.ExitStack() as held:
-        clients = []
-        while len(clients) < count:
-            for _ in range(min(32, count - len(clients))):
-                address = ('127.0.0.1', server.protocol.port)
-                clients.append(held.enter_context(socket.create_connection(address)))
-            # the main thread, and one for each client
-            wait_until(server, lambda: process.num_threads() == 1 + len(clients), 'the threads')
-        yield
 
 
 @pytest.mark.parametrize('name', PROTOCOLS)
