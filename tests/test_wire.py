@@ -114,6 +114,9 @@ def rpyc_messages(connection):
     return messages
 
 
+OTHER = {'out': 'back', 'back': 'out'}
+
+
 def awaited(messages):
     """The messages somebody waits for: [(direction, kind, sequence, body), ...].
 
@@ -128,16 +131,16 @@ def awaited(messages):
                 kept.append((direction, None, None, None))
             continue
         kind, sequence, body = message
-        if kind == consts.MSG_REQUEST and body[0] == consts.HANDLE_DEL:
-            released.add((direction, sequence))
-        elif kind != consts.MSG_REQUEST and (OTHER[direction], sequence) in released:
-            pass  # the answer to a release
-        else:
-            kept.append((direction, kind, sequence, body))
+        if kind == consts.MSG_REQUEST:
+            if body[0] == consts.HANDLE_DEL:
+                released.add((direction, sequence))
+                continue
+        elif (OTHER[direction], sequence) in released:  # an answer to a release
+            continue
+        kept.append((direction, kind, sequence, body))
     return kept
 
 
-OTHER = {'out': 'back', 'back': 'out'}
 # What rpyc_client.py's run makes a proxy of, by class: the names in the scripts.
 PROXIED = {
     'LineCounter': 'root',
@@ -153,7 +156,7 @@ PROXIED = {
 def said(value):
     """How a diagram shows a value a message carries (brine-encoded, as a (kind, value) pair)."""
     label, obj = value
-    if label == consts.LABEL_REMOTE_REF or label == consts.LABEL_LOCAL_REF:
+    if label in (consts.LABEL_REMOTE_REF, consts.LABEL_LOCAL_REF):
         return PROXIED[obj[0].rpartition('.')[2]]
     return repr(obj)
 
