@@ -10,6 +10,7 @@ only), answering each connection in a thread of its own.
 """
 
 import socketserver
+import time
 
 from jsonrpclib.SimpleJSONRPCServer import SimpleJSONRPCServer
 
@@ -17,6 +18,14 @@ from jsonrpclib.SimpleJSONRPCServer import SimpleJSONRPCServer
 class ThreadingJSONRPCServer(socketserver.ThreadingMixIn, SimpleJSONRPCServer):
     daemon_threads = True  # a client that never hangs up cannot block the exit
     request_queue_size = 64  # many clients may connect at the same moment
+
+    def get_request(self):  # socketserver ignores a failed accept() and tries again at once
+        try:
+            return super().get_request()
+        except OSError as error:  # no file descriptor left for the client, say
+            print('accept() failed:', error, flush=True)
+            time.sleep(0.1)  # a rest before the next try, rather than a busy loop
+            raise
 
 
 def lengths(*args):

@@ -5,10 +5,10 @@
 # ///
 """An RPyC server whose service calls back into the client that invoked it.
 
-It listens on localhost:18861 (reachable from this machine only) and serves
-each client in a thread of its own. Clients reach its `exposed_` method, and
-the name and aliases that every rpyc.Service tells. Out of file descriptors
-or threads, it logs why and carries on.
+It listens on localhost:18861 (this machine only) and serves each client in
+a thread of its own. A client may call the service's `exposed_` method, what
+every rpyc.Service offers (its name and aliases), and the few special methods
+rpyc deems safe. Out of file descriptors or threads, it logs why and goes on.
 """
 
 import time

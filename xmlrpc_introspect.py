@@ -14,10 +14,10 @@ def main():
         if name.startswith('system.'):
             continue
         signatures = proxy.system.methodSignature(name)
-        if isinstance(signatures, list):  # each one: [return type, *arg types]
+        if isinstance(signatures, list) and signatures:  # each: [return type, *arg types]
             for types in signatures:
                 print(f'{name}({", ".join(types[1:])}) -> {types[0]}')
-        else:  # the Standard Library's server says 'signatures not supported'
+        else:  # none given: the Standard Library's server says 'signatures not supported'
             print(f'{name}(...)')
         help_text = proxy.system.methodHelp(name)
         if help_text:  # a function without a docstring has none

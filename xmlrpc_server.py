@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""An XML-RPC server built on the Standard Library's xmlrpc.server.
-
-It offers three functions, plus the introspection and multicall functions
-under `system.`, at http://127.0.0.1:7001 (reachable from this machine only).
-Each connection is answered in a thread of its own, so a slow or idle client
-cannot keep the others waiting.
-"""
+"""An XML-RPC server built on the Standard Library's xmlrpc.server: three
+functions, and the `system.` ones for introspection and multicall, at
+http://127.0.0.1:7001 (this machine only), with a thread for each connection."""
 
 import functools
 import math
 import operator
 import socketserver
+import time
 from xmlrpc.server import SimpleXMLRPCServer
 
 
 class ThreadingXMLRPCServer(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
     daemon_threads = True  # a client that never hangs up cannot block the exit
     request_queue_size = 64  # many clients may connect at the same moment
+
+    def get_request(self):  # socketserver ignores a failed accept() and tries again at once
+        try:
+            return super().get_request()
+        except OSError as error:  # no file descriptor left for the client, say
+            print('accept() failed:', error, flush=True)
+            time.sleep(0.1)  # a rest before the next try, rather than a busy loop
+            raise
 
 
 def addtogether(*things):
@@ -27,9 +32,7 @@ def addtogether(*things):
 def quadratic(a, b, c):
     """Determine `x` values satisfying: `a` * x*x + `b` * x + c == 0"""
     discriminant = b * b - 4 * a * c
-    if discriminant < 0:
-        # No real roots. math.sqrt() of a negative number raises ValueError,
-        # worded differently since Python 3.14: raise the chapter's wording.
+    if discriminant < 0:  # no real roots: the chapter's error, which 3.14 reworded
         raise ValueError('math domain error')
     root = math.sqrt(discriminant)
     return sorted({(-b - root) / (2 * a), (-b + root) / (2 * a)})
@@ -44,9 +47,8 @@ def main():
     with ThreadingXMLRPCServer(('127.0.0.1', 7001)) as server:
         server.register_introspection_functions()
         server.register_multicall_functions()
-        server.register_function(addtogether)
-        server.register_function(quadratic)
-        server.register_function(remote_repr)
+        for function in (addtogether, quadratic, remote_repr):
+            server.register_function(function)
         print('Server ready', flush=True)
         try:
             server.serve_forever()

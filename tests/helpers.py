@@ -15,6 +15,7 @@ import jsonrpclib.jsonrpc
 import psutil
 import pytest
 import rpyc
+from jsonrpclib import jsonlib
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = Path(__file__).resolve().parent / 'transcripts'
@@ -23,13 +24,44 @@ README = ROOT / 'README.md'
 
 CI = os.environ.get('CI') == 'true'
 
-# jsonrpclib-pelix writes its JSON with orjson or ujson where either is
-# importable (README says so), and then with no spaces; README shows the text
-# of the standard json module. The scripts are left as the chapter has them,
-# rather than made to reach into jsonrpclib to choose; the tests compare
-# README's JSON as this environment's library writes it.
+# jsonrpclib-pelix writes and reads JSON with the first of orjson, ujson,
+# simplejson and cjson it can import, and with the json module only when it
+# finds none (jsonrpclib/jsonlib.py); README says what each changes. The
+# scripts are left as the chapter has them, rather than made to choose.
+JSON_LIBRARY = {
+    'OrJsonHandler': 'orjson',
+    'UJsonHandler': 'ujson',
+    'SimpleJsonHandler': 'simplejson',
+    'CJsonHandler': 'cjson',
+}.get(type(jsonlib.get_handler()).__name__, 'json')
 _SAMPLE = {'result': [0.12, None], 'id': 1}
 STANDARD_JSON = jsonrpclib.jsonrpc.jdumps(_SAMPLE) == json.dumps(_SAMPLE)
+# What README's JSON-RPC prompt sessions show that each library changes.
+JSON_CHANGES = {
+    'orjson': {
+        '2**100': 'refuses integers over 64 bits',
+        "{1: 'H'": 'refuses integer dict keys',
+        "b'\\x00": 'words its error about bytes otherwise',
+        'verbose=True': 'writes JSON without spaces',
+    },
+    'ujson': {
+        "b'\\x00": 'words its error about bytes otherwise',
+        'verbose=True': 'writes JSON without spaces',
+    },
+    'simplejson': {"b'\\x00": 'sends bytes as text'},
+}
+
+
+def json_library_changes(session):
+    """Why this environment's JSON library makes a README session print otherwise, or None."""
+    if 'jsonrpclib' not in session:
+        return None
+    changes = [
+        why for shown, why in JSON_CHANGES.get(JSON_LIBRARY, {}).items() if shown in session
+    ]
+    if not changes:
+        return None
+    return f'jsonrpclib-pelix uses {JSON_LIBRARY} here, which ' + ', and '.join(changes)
 
 
 def json_as_written_here(text):

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 from helpers import PROTOCOLS, XMLRPC_URL, PeakMemory, ordinary_call
-from processes import Server, idle_clients
+from processes import Server, idle_clients, wait_until
 
 HTTP_SERVERS = ['xmlrpc', 'jsonrpc']
 
@@ -122,14 +122,25 @@ def trickle(connections, bytes_each=2400):
             for _ in range(bytes_each):
                 for sock in socks:
                     sock.sendall(b'x')
-                time.sleep(0.001)
-            time.sleep(0.5)  # a moment for the server to read what was sent
+                time.sleep(0.001)  # a byte at a time: the server reads each on its own
+            port = server.protocol.port
+            wait_until(server, lambda: unread(port) == 0, 'the server to read what was sent', 60)
             held_mb = (process.memory_info().rss - before) / 2**20
         total = connections * bytes_each
         print(
             f'rpyc: {total // 1000} KB trickled in over {connections} connections held '
             f'{held_mb:.0f} MB ({held_mb * 2**20 / total / 1024:.1f} KB a byte)'
         )
+
+
+def unread(port):
+    """How many bytes wait in the server's sockets on `port` for it to read them (Linux)."""
+    waiting = 0
+    for line in Path('/proc/net/tcp').read_text().splitlines()[1:]:
+        local, state, queues = line.split()[1], line.split()[3], line.split()[4]
+        if int(local.rpartition(':')[2], 16) == port and state == '01':  # 01: established
+            waiting += int(queues.partition(':')[2], 16)  # tx_queue:rx_queue, in hex
+    return waiting
 
 
 def addtogether():

@@ -45,10 +45,15 @@ def script_env():
 
 
 def with_the_scripts(directory):
-    """Link the project's scripts into a directory, as into a reader's clone of it."""
+    """Link the project's files into a directory, as into a reader's clone of it."""
     directory.mkdir(exist_ok=True)
-    for script in ROOT.glob('*.py'):
-        (directory / script.name).symlink_to(script)
+    for path in [
+        *ROOT.glob('*.py'),
+        ROOT / 'tests',
+        ROOT / 'requirements.txt',
+        ROOT / 'README.md',
+    ]:
+        (directory / path.name).symlink_to(path)
     return directory
 
 

@@ -1,22 +1,28 @@
-"""A counting TCP relay, to see what crosses the wire between client and server.
+"""A TCP relay that notes what crosses the wire, and can slow it down as a real link would.
 
-    with Relay(7001) as relay:   # listens on 127.0.0.1:<relay.port>
-        ...                      # point a client at relay.port instead of 7001
-    relay.connections            # [[('out' or 'back', bytes), ...], ...]
-    relay.duration               # seconds from the first connection to the last byte back
+    python3 tests/relay.py 50 rpyc_client.py      (from the project directory)
 
-An empty chunk marks the end of a direction: its sender closed it. Given a
-delay, the relay is a slow link: each chunk goes on that many seconds after
-it came (a round trip takes twice the delay), and a connection's first
-chunk a round trip later still, the time a TCP handshake takes.
+runs rpyc_client.py with each of its connections passing through a relay
+that holds every chunk of bytes for 25 ms each way: a link with a round trip
+of 50 ms, over which a connection's handshake costs a round trip too. Only
+the port the script connects to changes, so it sends the bytes it always
+does. Then the relay says how long the script's connections took, from the
+first connect to the last byte back, and for how much of that time a message
+was on its way over the link: the rest, the programs spent working.
+`--save FILE` saves what crossed, for the tests.
 
-Run as a program, it runs a script whose connections to one port go to
-another instead; only the port changes, so the script sends the same bytes:
+In a program of its own:
 
-    python relay.py PORT RELAY_PORT SCRIPT [ARGS...]
+    with Relay(7001, delay=0.025) as relay:  # listens on 127.0.0.1:<relay.port>
+        ...                                  # a client connects to relay.port
+    relay.connections  # [[('out' or 'back', bytes), ...], ...]; b'': that side closed
+    relay.duration     # seconds from the first connection to the last byte back
+    relay.on_the_link  # the seconds of that during which a message was on its way
 """
 
+import argparse
 import contextlib
+import pickle
 import queue
 import runpy
 import socket
@@ -24,6 +30,8 @@ import socketserver
 import sys
 import threading
 import time
+
+DIRECT = socket.socket.connect  # the relay's own connections, never relayed
 
 
 class Relay(socketserver.ThreadingTCPServer):
@@ -35,12 +43,30 @@ class Relay(socketserver.ThreadingTCPServer):
         self.server_port = server_port
         self.delay = delay
         self.connections = []  # for each connection, its chunks in the order seen
+        self.on_its_way = []  # (when a message came, when it is due on the other side)
         self.first_connected = self.last_delivered = None
         self.lock = threading.Lock()
 
     @property
     def duration(self):
         return self.last_delivered - self.first_connected
+
+    @property
+    def on_the_link(self):
+        """The seconds of the duration during which a message was on its way.
+
+        A message (the chunks one side sends before the other answers) is on
+        its way from its first chunk until that is due. A side that takes its
+        time to send the rest of it is working, not waiting on the link. The
+        client's last word, hanging up, is a message nobody waits for.
+        """
+        total, until = 0, self.first_connected
+        for came, due in sorted(self.on_its_way):
+            due = min(due, self.last_delivered)
+            if due > until:
+                total += due - max(came, until)
+                until = due
+        return total
 
     def __enter__(self):
         threading.Thread(target=self.serve_forever, kwargs={'poll_interval': 0.01}).start()
@@ -57,7 +83,8 @@ class Forward(socketserver.BaseRequestHandler):
         with self.server.lock:
             self.server.connections.append(chunks)
             self.server.first_connected = self.server.first_connected or time.monotonic()
-        with socket.create_connection(('127.0.0.1', self.server.server_port)) as server:
+        with socket.socket() as server:
+            DIRECT(server, ('127.0.0.1', self.server.server_port))
             for sock in (self.request, server):  # the relay adds no wait but its delay
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             answers = threading.Thread(
@@ -74,16 +101,21 @@ class Forward(socketserver.BaseRequestHandler):
         courier.start()
         with contextlib.suppress(OSError):  # a reset ends this direction too
             while chunk := source.recv(65536):
-                self.note(chunks, direction, chunk)
-                deliveries.put((time.monotonic() + self.server.delay + handshake, chunk))
+                self.note(chunks, direction, chunk, deliveries, handshake)
                 handshake = 0
-        self.note(chunks, direction, b'')
-        deliveries.put((time.monotonic() + self.server.delay, b''))
+        self.note(chunks, direction, b'', deliveries)
         courier.join()
 
-    def note(self, chunks, direction, chunk):
+    def note(self, chunks, direction, chunk, deliveries, handshake=0):
+        """Note a chunk, and hand it to the courier with the moment it is due."""
+        came = time.monotonic()
+        due = came + self.server.delay + handshake
         with self.server.lock:
+            first_of_a_message = not chunks or chunks[-1][0] != direction
+            if first_of_a_message and (chunk or direction == 'back'):
+                self.server.on_its_way.append((came, due))
             chunks.append((direction, chunk))
+        deliveries.put((due, chunk))
 
     def deliver(self, deliveries, destination, direction):
         """Send each chunk when it is due, in order; an empty one closes the direction."""
@@ -102,19 +134,54 @@ class Forward(socketserver.BaseRequestHandler):
                 return
 
 
-def run_through_relay(port, relay_port, script, *args):
-    connect = socket.socket.connect
+def run_through_relays(delay, script, args, relays):
+    """Run a script with each port it connects to relayed; fill {port: Relay}."""
 
-    def connect_through_relay(sock, address):
-        if address[1] == port:
-            address = (address[0], relay_port, *address[2:])
-        return connect(sock, address)
+    def connect_through_a_relay(sock, address):
+        host, port, *rest = address
+        if port not in relays:
+            relays[port] = held.enter_context(Relay(port, delay))
+        return DIRECT(sock, (host, relays[port].port, *rest))
 
-    socket.socket.connect = connect_through_relay
     sys.argv = [script, *args]
-    runpy.run_path(script, run_name='__main__')
+    with contextlib.ExitStack() as held:
+        socket.socket.connect = connect_through_a_relay
+        try:
+            runpy.run_path(script, run_name='__main__')
+        finally:
+            socket.socket.connect = DIRECT
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Run a script over a slow link.')
+    parser.add_argument('--save', metavar='FILE', help='save what crossed to FILE (pickle)')
+    parser.add_argument('round_trip', type=float, help="the link's round trip, in milliseconds")
+    parser.add_argument('script', help='the script to run, and its arguments after it')
+    parser.add_argument('args', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    relays = {}
+    try:
+        run_through_relays(options.round_trip / 2000, options.script, options.args, relays)
+    finally:
+        for relay in relays.values():
+            count = len(relay.connections)
+            connections = '1 connection' if count == 1 else f'{count} connections'
+            print(
+                f'relay: {connections} to port {relay.server_port} '
+                f'took {relay.duration:.2f} s, {relay.on_the_link:.2f} s of it on the link'
+            )
+        if options.save:
+            saved = {
+                port: {
+                    'connections': r.connections,
+                    'duration': r.duration,
+                    'on_the_link': r.on_the_link,
+                }
+                for port, r in relays.items()
+            }
+            with open(options.save, 'wb') as file:
+                pickle.dump(saved, file)
 
 
 if __name__ == '__main__':
-    port, relay_port, script, *args = sys.argv[1:]
-    run_through_relay(int(port), int(relay_port), script, *args)
+    main()

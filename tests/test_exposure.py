@@ -1,13 +1,16 @@
 """What the servers let other machines and other clients reach."""
 
 import contextlib
+import io
 import socket
 import sys
+import threading
 
 import pytest
 import rpyc
 from helpers import PROTOCOLS
 from rpyc.core import consts, netref
+from rpyc.utils.server import ThreadedServer
 
 
 @pytest.mark.skipif(
@@ -49,17 +52,43 @@ def test_rpyc_refuses_classic_mode(servers):
 
 
 @pytest.mark.slow
-def test_rpyc_root_lets_a_client_reach_exactly_what_its_docstring_says(rpyc_conn):
+def test_rpyc_root_tells_all_its_names_and_lets_a_client_reach_what_readme_says(rpyc_conn):
     # The refusals above mean something only if the exposed method is reachable.
-    # A client sees more names than it may reach: try each one.
-    listed = [name for name in dir(rpyc_conn.root) if not name.startswith('__')]
-    names = {*listed, *(name.removeprefix('exposed_') for name in listed)}
+    # The inspection tells a client every name; try to reach each one.
+    listed = dir(rpyc_conn.root)
+    assert {'on_connect', '_connect'} <= set(listed)
     reachable = set()
-    for name in names:
+    for name in {*listed, *(name.removeprefix('exposed_') for name in listed)}:
         with contextlib.suppress(AttributeError):
             netref.syncreq(rpyc_conn.root, consts.HANDLE_GETATTR, name)
-            reachable.add(name.removeprefix('exposed_'))
-    # line_counter(), and what every rpyc.Service tells of itself:
-    assert reachable == {'line_counter', 'get_service_name', 'get_service_aliases'}
+            reachable.add(name)
+    exposed = {'line_counter', 'get_service_name', 'get_service_aliases'}  # README, the docstring
+    safe = {'__doc__', '__format__', '__hash__', '__new__', '__repr__', '__str__'}  # rpyc's
+    comparisons = {'__eq__', '__ne__', '__lt__', '__le__', '__gt__', '__ge__'}
+    assert reachable == {*exposed, *(f'exposed_{name}' for name in exposed), *safe, *comparisons}
     assert rpyc_conn.root.get_service_name() == 'LINECOUNTER'
     assert rpyc_conn.root.get_service_aliases() == ('LINECOUNTER',)
+    assert 'LineCounter object at 0x' in str(rpyc_conn.root)
+
+
+class FileReader(rpyc.Service):
+    def exposed_count_by_iterating(self, fileobj):
+        return sum(1 for line in fileobj)
+
+    def exposed_count_by_readlines(self, fileobj):
+        return len(fileobj.readlines())
+
+
+@pytest.mark.slow
+def test_rpyc_at_its_defaults_lets_a_server_iterate_a_clients_file_but_call_no_method():
+    server = ThreadedServer(FileReader, hostname='127.0.0.1', port=0)
+    thread = threading.Thread(target=server.start)
+    thread.start()
+    try:
+        with rpyc.connect('127.0.0.1', server.port) as conn:  # rpyc's default config
+            assert conn.root.count_by_iterating(io.StringIO('one\ntwo\n')) == 2
+            with pytest.raises(AttributeError, match="cannot access 'readlines'"):
+                conn.root.count_by_readlines(io.StringIO('one\ntwo\n'))
+    finally:
+        server.close()
+        thread.join()

@@ -1,46 +1,95 @@
-"""README.md's prompt sessions (```pycon blocks), run by doctest against the
-servers, and the lessons README states in words beside them.
+"""README.md's prompt sessions (```pycon blocks), typed into a real Python
+prompt, and the lessons README states in words beside them.
 
-A prompt session is exact but where it shows `...`: the middle of a
-traceback, or an address that changes from run to run.
+A prompt session is what the screen shows, exactly, but where it shows
+`...` in place of what the reader is not meant to read (the middle of a
+traceback, an address that changes from run to run), and but for what
+changes from run to run (a date, a UUID) or with the Python in use.
 """
 
+import concurrent.futures
+import difflib
 import doctest
-import gc
 import http.client
 import re
 import signal
 import socket
+import sys
 import threading
 import xmlrpc.client
 
 import jsonrpclib
 import pytest
 import rpyc
-from helpers import JSONRPC_URL, PROTOCOLS, STANDARD_JSON, skip_unless_ci
-from sessions import as_here, readme_blocks
+from helpers import JSONRPC_URL, PROTOCOLS, json_library_changes
+from processes import script_env
+from prompt import PythonPrompt
+from sessions import as_here, readme_blocks, unchanging
 
 pytestmark = pytest.mark.slow  # beyond what the chapter's transcripts show
 
 
-@pytest.mark.parametrize(
-    'heading, session',
-    [pytest.param(heading, session, id=heading) for heading, session in readme_blocks('pycon')],
-)
-def test_readme_prompt_session(heading, session, servers):
+def typed_lines(session):
+    """The lines a reader types: each after `>>> `, and the `... ` lines that follow it."""
+    typed, in_source = [], False
+    for line in session.splitlines():
+        if line.startswith('>>> '):
+            typed.append(line[4:])
+            in_source = True
+        elif in_source and (line.startswith('... ') or line == '...'):
+            typed.append(line[4:])  # '...' alone: an empty line, which ends a statement
+        else:
+            in_source = False
+    return typed
+
+
+SESSIONS = readme_blocks('pycon')
+
+
+@pytest.fixture(scope='module')
+def typed(servers, tmp_path_factory):
+    """{session: what the screen showed}: each session typed into a prompt of
+    its own, all at the same time; a session the JSON library here changes is not."""
     for name in PROTOCOLS:
         servers[name]
-    if 'jsonrpclib' in session and not STANDARD_JSON:  # they refuse 2**100, say
-        skip_unless_ci('jsonrpclib-pelix uses orjson or ujson here, which differ from json')
-    test = doctest.DocTestParser().get_doctest(as_here(session), {}, heading, 'README.md', 0)
-    report = []
-    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
-    runner.run(test, out=report.append, clear_globs=True)
-    # An rpyc connection and its proxies refer to each other: only the
-    # collector closes one that a session leaves open, as exit() would.
-    gc.collect()
-    if runner.failures:
-        pytest.fail(f'README\'s session under "{heading}":\n' + ''.join(report), pytrace=False)
+    home = tmp_path_factory.mktemp('home')  # for Python's history file, not the reader's
+    env = {**script_env(), 'HOME': str(home)}
+
+    def type_into_a_prompt(session):
+        with PythonPrompt(sys.executable, home, env) as python:
+            for line in typed_lines(session):
+                python.type(line)
+            return python.screen()
+
+    sessions = [session for _, session in SESSIONS if not json_library_changes(session)]
+    with concurrent.futures.ThreadPoolExecutor(len(sessions)) as pool:
+        futures = {session: pool.submit(type_into_a_prompt, session) for session in sessions}
+    return futures
+
+
+@pytest.mark.parametrize(
+    'heading, session',
+    [pytest.param(heading, session, id=heading) for heading, session in SESSIONS],
+)
+def test_readme_prompt_session_typed(heading, session, typed):
+    if reason := json_library_changes(session):
+        pytest.skip(reason)
+    screen = typed[session].result()  # raises what went wrong in typing, if anything did
+    shown = unchanging(as_here(session)).rstrip('\n') + '\n>>>\n'  # and the next prompt
+    screen = unchanging(screen) + '\n'
+    if not doctest.OutputChecker().check_output(shown, screen, doctest.ELLIPSIS):
+        diff = difflib.unified_diff(
+            shown.splitlines(), screen.splitlines(), 'README', 'the screen', lineterm=''
+        )
+        pytest.fail(f'README\'s session under "{heading}", typed:\n' + '\n'.join(diff), False)
+
+
+def test_the_prompt_indents_by_itself_from_python_3_13(tmp_path):
+    # README: typed as shown, its sessions need no indent, so that this does not matter.
+    with PythonPrompt(sys.executable, tmp_path, {**script_env(), 'HOME': str(tmp_path)}) as python:
+        python.type('if True:')
+        line = python.cursor_line()
+    assert line == ('...     ' if sys.version_info >= (3, 13) else '... ')
 
 
 # What README states in words beside the sessions ------------------------------

@@ -17,7 +17,7 @@ import time
 
 import jsonrpclib.jsonrpc
 import pytest
-from helpers import PROTOCOLS, PeakMemory, ordinary_call
+from helpers import PROTOCOLS, README, PeakMemory, ordinary_call
 
 pytestmark = pytest.mark.slow
 
@@ -305,7 +305,12 @@ def test_idle_connections_do_not_hold_up_others(servers, name):
 
 
 CLIENTS = 20
-CALLS_EACH = 25
+CALLS_EACH = 10
+
+
+def test_readme_says_how_many_clients():
+    said = f'{CLIENTS} clients making {CALLS_EACH} calls each'
+    assert said in ' '.join(README.read_text(encoding='utf-8').split())  # lines joined
 
 
 @pytest.mark.parametrize('name', PROTOCOLS)

@@ -114,8 +114,8 @@ def test_rpyc_client_counts_a_named_file(servers, tmp_path, run_client):
 
 
 def method_signature(method_name):
-    """What the Standard Library's server never gives: [return type, *argument types]."""
-    return [['array', 'int', 'int', 'int']]
+    """What the Standard Library's server never gives: [[return type, *argument types], ...]."""
+    return [] if method_name == 'unsigned' else [['array', 'int', 'int', 'int']]
 
 
 def solve(a, b, c):
@@ -124,6 +124,10 @@ def solve(a, b, c):
 
 def undocumented(a, b, c):
     pass
+
+
+def unsigned():
+    """A function with no signature."""
 
 
 @pytest.mark.slow  # a client process and a server of its own
@@ -136,6 +140,7 @@ def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
         server.register_function(method_signature, 'system.methodSignature')  # replaces it
         server.register_function(solve, 'quadratic')
         server.register_function(undocumented)
+        server.register_function(unsigned)
         # shutdown() waits for serve_forever() to notice, which polls this often:
         thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01})
         thread.start()
@@ -149,5 +154,7 @@ def test_introspection_prints_the_signatures_a_server_gives(servers, tmp_path):
         'quadratic(int, int, int) -> array',
         '   Solve it.',
         'undocumented(int, int, int) -> array',  # and no line for an empty help text
+        'unsigned(...)',  # an empty list of signatures
+        '   A function with no signature.',
     ]
     assert (run.stderr, run.returncode) == (b'', 0)

@@ -36,6 +36,13 @@ def test_a_session_through_uv_run(name, servers, tmp_path_factory, tmp_path):
     try:
         transcript = (TRANSCRIPTS / f'{name}.txt').read_text(encoding='utf-8')
         replay(transcript, uv_servers, ClientRuns(uv_servers, tmp_path, UV_RUN), tmp_path)
+        # README: `kill -STOP $!` pauses uv alone; the script it started runs on.
+        server = uv_servers[name]
+        server.process.send_signal(signal.SIGSTOP)
+        try:
+            ordinary_call(name)
+        finally:
+            server.process.send_signal(signal.SIGCONT)
         # The signal goes to uv alone, not to its process group as Ctrl-C would.
         for signum, returncodes, last_lines in [
             (signal.SIGINT, {0}, PROTOCOLS[name].stop_lines),
