@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import threading
+import time
 import xmlrpc.client
 from pathlib import Path
 
@@ -144,6 +145,15 @@ def port_accepts(port, host='127.0.0.1'):
             return True
     except OSError:
         return False
+
+
+def wait_for_port(port, alive=lambda: True, timeout=10):
+    """Wait for the port to take connections; fail if alive() turns false meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not port_accepts(port):
+        assert alive(), f'what was to listen on port {port} has ended'
+        assert time.monotonic() < deadline, f'nothing listens on port {port} after {timeout} s'
+        time.sleep(0.01)  # poll the port, not a guess at how long startup takes
 
 
 def open_descriptors(pid):

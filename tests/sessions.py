@@ -111,7 +111,11 @@ CHANGING = [
     (re.compile(r'(?<= took )\d+\.\d\d s(?=, )'), '<seconds>'),  # a run through the relay
     (re.compile(r'Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT'), 'Date: <date>'),
     (re.compile(r'(?<=Python-xmlrpc/)3\.\d+'), '<version>'),  # xmlrpc.client's User-Agent
-    (re.compile(r'(?<=Python[/ ])3\.\d+\.\d+[^)\s\\]*'), '<version>'),  # a server's, jsonrpclib's
+    (re.compile(r'(?<=Python )3\.\d+\.\d+[^)]*'), '<version>'),  # jsonrpclib's User-Agent
+    (
+        re.compile(r'(?<=^header: Server: ).*', re.MULTILINE),
+        '<server>',
+    ),  # http.server's, which 3.15 changed
     (re.compile(r'[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}'), '<uuid>'),
 ]
 
@@ -166,7 +170,7 @@ TRACEBACK = 'Traceback (most recent call last):'
 
 
 def run_in_shell(command, cwd, env, server=None):
-    """Run a command line, here-document and all, in `sh`, from `cwd`.
+    """Run a command line, here-document and all, in bash, from `cwd`.
 
     `$!` is the PID of the session's server, as after `python3 ... &`. As on
     a terminal, what it writes to stderr is among what it prints; but curl's
@@ -174,12 +178,13 @@ def run_in_shell(command, cwd, env, server=None):
     still running after 30 s fails, and all it started is stopped.
     """
     curl = command.startswith('curl ')
-    if curl and shutil.which('curl') is None:
-        skip_unless_ci("README's session uses curl, which is not installed here")
+    for program in ['bash', 'curl'] if curl else ['bash']:
+        if shutil.which(program) is None:
+            skip_unless_ci(f"README's session needs {program}, which is not installed here")
     if server is not None:
         command = command.replace('$!', str(server.process.pid))
     with subprocess.Popen(
-        ['sh', '-c', command + '\n'],
+        ['bash', '-c', command + '\n'],  # README's sessions are typed into bash or zsh
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE if curl else subprocess.STDOUT,
         cwd=cwd,

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 import rpyc
-from helpers import PROTOCOLS
+from helpers import PROTOCOLS, wait_for_port
 from rpyc.core import consts, netref
 from rpyc.utils.server import ThreadedServer
 
@@ -85,6 +85,7 @@ def test_rpyc_at_its_defaults_lets_a_server_iterate_a_clients_file_but_call_no_m
     thread = threading.Thread(target=server.start)
     thread.start()
     try:
+        wait_for_port(server.port, thread.is_alive)  # start() listens
         with rpyc.connect('127.0.0.1', server.port) as conn:  # rpyc's default config
             assert conn.root.count_by_iterating(io.StringIO('one\ntwo\n')) == 2
             with pytest.raises(AttributeError, match="cannot access 'readlines'"):

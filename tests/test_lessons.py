@@ -84,6 +84,14 @@ def test_readme_prompt_session_typed(heading, session, typed):
         pytest.fail(f'README\'s session under "{heading}", typed:\n' + '\n'.join(diff), False)
 
 
+def test_the_json_rpc_server_notes_the_errors_it_sent_back(typed, servers):
+    # README: server.log gains notes of the errors that went back.
+    if not any('jsonrpclib' in s and 'no_such_function()' in s for s in typed):
+        pytest.skip('the JSON-RPC session that calls no_such_function() did not run here')
+    notes = [line for line in servers['jsonrpc'].log_lines() if line.startswith('Unknown')]
+    assert 'Unknown method: <Fault -32601: Method no_such_function not supported.>' in notes
+
+
 def test_the_prompt_indents_by_itself_from_python_3_13(tmp_path):
     # README: typed as shown, its sessions need no indent, so that this does not matter.
     with PythonPrompt(sys.executable, tmp_path, {**script_env(), 'HOME': str(tmp_path)}) as python:

@@ -11,7 +11,7 @@ import shutil
 import time
 
 import pytest
-from helpers import PROTOCOLS, port_accepts, skip_unless_ci
+from helpers import PROTOCOLS, port_accepts, skip_unless_ci, wait_for_port
 from processes import shell_env, with_the_scripts
 from sessions import START, assert_lines, parse_session, readme_blocks
 from shell import JOB_ENDED, InteractiveShell, ShellError, without_job_notices
@@ -19,14 +19,6 @@ from shell import JOB_ENDED, InteractiveShell, ShellError, without_job_notices
 pytestmark = [pytest.mark.slow, pytest.mark.stops_server]
 
 COMMAND_TIMEOUT = 10  # seconds for any one command to give the prompt back
-
-
-def wait_for_port(port, shell):
-    deadline = time.monotonic() + COMMAND_TIMEOUT
-    while not port_accepts(port):
-        assert shell.running(), f'the server for port {port} has exited'
-        assert time.monotonic() < deadline, f'nothing listens on port {port}'
-        time.sleep(0.01)  # poll the port, not a guess at how long startup takes
 
 
 def type_readme_into(shell, name):
@@ -44,7 +36,7 @@ def type_readme_into(shell, name):
             what = f'{name}: under "{heading}", the output of {command.splitlines()[0]!r}'
             assert_lines(expected, without_job_notices(printed), what)
             if start := START.fullmatch(command):
-                wait_for_port(PROTOCOLS[start.group(1)].port, shell)
+                wait_for_port(PROTOCOLS[start.group(1)].port, shell.running, COMMAND_TIMEOUT)
     # `kill` only sends a signal: give the last server a moment to end.
     deadline = time.monotonic() + 5
     while (left := shell.running()) and time.monotonic() < deadline:

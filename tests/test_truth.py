@@ -37,6 +37,12 @@ def test_quadratic_of_the_clients_equation(xmlrpc_proxy):
     assert xmlrpc_proxy.quadratic(2, -16, 0) == [0.0, 8.0]
 
 
+def test_quadratic_with_a_zero_is_a_fault(xmlrpc_proxy):
+    # README: it is no quadratic; the book's returned [-0.0]
+    with pytest.raises(xmlrpc.client.Fault, match='ZeroDivisionError'):
+        xmlrpc_proxy.quadratic(0, 1, 1)
+
+
 def test_quadratic_rounds_where_readme_says(xmlrpc_proxy):
     # README: the smaller root of x² + 10⁸x + 1 is about -1.0e-8, but the
     # formula subtracts nearly equal numbers and keeps few of its digits.
