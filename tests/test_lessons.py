@@ -23,7 +23,6 @@ import pytest
 import rpyc
 from helpers import JSONRPC_URL, PROTOCOLS, json_library_changes
 from processes import script_env
-from prompt import PythonPrompt
 from sessions import as_here, readme_blocks, unchanging
 
 pytestmark = pytest.mark.slow  # beyond what the chapter's transcripts show
@@ -52,6 +51,8 @@ def typed(servers, tmp_path_factory):
     its own, all at the same time; a session the JSON library here changes is not."""
     for name in PROTOCOLS:
         servers[name]
+    from prompt import PythonPrompt  # here: the quick tests need no pyte
+
     home = tmp_path_factory.mktemp('home')  # for Python's history file, not the reader's
     env = {**script_env(), 'HOME': str(home)}
 
@@ -93,6 +94,8 @@ def test_the_json_rpc_server_notes_the_errors_it_sent_back(typed, servers):
 
 
 def test_the_prompt_indents_by_itself_from_python_3_13(tmp_path):
+    from prompt import PythonPrompt
+
     # README: typed as shown, its sessions need no indent, so that this does not matter.
     with PythonPrompt(sys.executable, tmp_path, {**script_env(), 'HOME': str(tmp_path)}) as python:
         python.type('if True:')
