@@ -10,28 +10,16 @@ it draws is read through a terminal emulator (pyte), so that the screen is
 what a reader would see, whatever the editor does to draw it.
 """
 
-import contextlib
-import fcntl
 import os
-import pty
 import re
 import select
-import signal
-import struct
-import subprocess
-import termios
 import time
 
 import pyte
+from shell import hang_up, start_on_a_terminal
 
 ROWS, COLUMNS = 500, 500  # room for every session: nothing scrolls or wraps
 PROMPT = re.compile(r'(>>>|\.\.\.) *')  # a prompt, and the indent it may give
-
-
-def _take_the_terminal():
-    """In the child, before Python starts: a session of its own, the pty its terminal."""
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class PromptError(Exception):
@@ -43,18 +31,8 @@ class PythonPrompt:
         self._timeout = timeout
         self._screen = pyte.Screen(COLUMNS, ROWS)
         self._stream = pyte.ByteStream(self._screen)
-        self._terminal, pythons_end = pty.openpty()
-        fcntl.ioctl(pythons_end, termios.TIOCSWINSZ, struct.pack('HHHH', ROWS, COLUMNS, 0, 0))
-        self.process = subprocess.Popen(
-            [python, '-q'],  # -q: no banner
-            stdin=pythons_end,
-            stdout=pythons_end,
-            stderr=pythons_end,
-            cwd=cwd,
-            env={**env, 'TERM': 'xterm'},
-            preexec_fn=_take_the_terminal,
-        )
-        os.close(pythons_end)
+        argv, env = [python, '-q'], {**env, 'TERM': 'xterm'}  # -q: no banner
+        self.process, self._terminal = start_on_a_terminal(argv, cwd, env, (ROWS, COLUMNS))
         try:
             self._wait_for_a_prompt(-1, 'Python to start')
         except BaseException:
@@ -103,12 +81,5 @@ class PythonPrompt:
 
     def close(self):
         """End Python, as a closed terminal window would."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGHUP)
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        with contextlib.suppress(OSError):
-            os.close(self._terminal)
+        hang_up(self.process)
+        os.close(self._terminal)

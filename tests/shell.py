@@ -16,6 +16,7 @@ import pty
 import re
 import select
 import signal
+import struct
 import subprocess
 import termios
 import time
@@ -43,26 +44,47 @@ class ShellError(Exception):
 
 
 def _take_the_terminal():
-    """In the shell's process, before it starts: a session of its own, the pty its terminal."""
+    """In the child, before its program starts: a session of its own, the pty its terminal."""
     os.setsid()
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def start_on_a_terminal(argv, cwd, env, size=None):
+    """Start a program on a pseudo-terminal of its own, as a terminal window
+    starts one; return the process and our end of the terminal. `size`:
+    (rows, columns), for a program that asks the terminal how large it is."""
+    ours, theirs = pty.openpty()
+    if size:
+        fcntl.ioctl(theirs, termios.TIOCSWINSZ, struct.pack('HHHH', *size, 0, 0))
+    process = subprocess.Popen(
+        argv,
+        stdin=theirs,
+        stdout=theirs,
+        stderr=theirs,
+        cwd=cwd,
+        env=env,
+        preexec_fn=_take_the_terminal,
+    )
+    os.close(theirs)
+    return process, ours
+
+
+def hang_up(process):
+    """End a program started on a terminal, as closing its window would."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGHUP)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class InteractiveShell:
     def __init__(self, name, cwd, env, timeout=10):
         argv, set_up = SHELLS[name]
         self.name = name
-        self._terminal, shells_end = pty.openpty()
-        self.process = subprocess.Popen(
-            argv,
-            stdin=shells_end,
-            stdout=shells_end,
-            stderr=shells_end,
-            cwd=cwd,
-            env={**env, 'TERM': 'dumb'},
-            preexec_fn=_take_the_terminal,
-        )
-        os.close(shells_end)
+        self.process, self._terminal = start_on_a_terminal(argv, cwd, {**env, 'TERM': 'dumb'})
         try:
             self.type(set_up, timeout)
         except BaseException:
@@ -112,13 +134,7 @@ class InteractiveShell:
     def close(self):
         """End the shell, and stop whatever it started."""
         with_processes = self.running()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGHUP)  # as when a terminal window closes
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        hang_up(self.process)
         for process in with_processes:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()  # SIGKILL: a stopped process too
