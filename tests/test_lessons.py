@@ -1,10 +1,10 @@
 """README.md's prompt sessions (```pycon blocks), typed into a real Python
 prompt, and the lessons README states in words beside them.
 
-A prompt session is what the screen shows, exactly, but where it shows
-`...` in place of what the reader is not meant to read (the middle of a
-traceback, an address that changes from run to run), and but for what
-changes from run to run (a date, a UUID) or with the Python in use.
+A prompt session must be what the screen shows, exactly, except where it
+shows `...` for what a reader need not read (the middle of a traceback, an
+address), and except what changes from run to run (a date, a UUID) or with
+the Python in use (its version in the HTTP headers).
 """
 
 import concurrent.futures

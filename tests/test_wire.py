@@ -1,6 +1,8 @@
-"""What crosses the wire: README's request bodies, its table of costs and its
-diagram of RPyC's conversation, checked against each client script run
-through a relay that counts what passes and delays it as a slow link would."""
+"""What crosses the wire: README's table of costs, what it says of RPyC's
+compression and of the multicall, and its diagram of RPyC's conversation,
+checked against each client script run over a slow link, through a relay
+that notes what passes (tests/relay.py). The calls watched with verbose=True
+are README's prompt sessions, typed by test_lessons.py."""
 
 import concurrent.futures
 import pickle
