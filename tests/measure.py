@@ -137,7 +137,7 @@ def unread(port):
     """How many bytes wait in the server's sockets on `port` for it to read them (Linux)."""
     waiting = 0
     for line in Path('/proc/net/tcp').read_text().splitlines()[1:]:
-        local, state, queues = line.split()[1], line.split()[3], line.split()[4]
+        _, local, _, state, queues, *_ = line.split()  # sl, local, remote, st, tx:rx queues
         if int(local.rpartition(':')[2], 16) == port and state == '01':  # 01: established
             waiting += int(queues.partition(':')[2], 16)  # tx_queue:rx_queue, in hex
     return waiting

@@ -92,10 +92,12 @@ def test_out_of_descriptors_a_server_says_why_rests_and_serves_again(servers, na
             for _ in range(16):
                 held.enter_context(socket.create_connection(('127.0.0.1', port)))
             wait_until(server, lambda: failed_accepts() > 0, f'{ACCEPT_FAILED!r} in the log')
-            tries, cpu, started = failed_accepts(), cpu_seconds(pid), time.monotonic()
+            tries_before, cpu_before = failed_accepts(), cpu_seconds(pid)
+            started = time.monotonic()
             time.sleep(WINDOW)  # a window to count in, not a wait for something
             elapsed = time.monotonic() - started
-            tries, cpu = failed_accepts() - tries, cpu_seconds(pid) - cpu
+            tries = failed_accepts() - tries_before
+            cpu = cpu_seconds(pid) - cpu_before
         answers_within(name, MAX_SILENCE)
     server.assert_running()
     # Upper bounds, which a busy machine cannot break: it only slows the server.
