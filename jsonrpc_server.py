@@ -9,6 +9,7 @@ It offers one function at http://localhost:7002 (reachable from this machine
 only), answering each connection in a thread of its own.
 """
 
+import os
 import socketserver
 import time
 
@@ -40,13 +41,14 @@ def lengths(*args):
 
 
 def main():
-    with ThreadingJSONRPCServer(('localhost', 7002)) as server:
-        server.register_function(lengths)
-        print('Starting server', flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            print('Server stopped')
+    server = ThreadingJSONRPCServer(('localhost', 7002))
+    server.register_function(lengths)
+    print('Starting server', flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print('Server stopped', flush=True)
+        os._exit(0)  # Python's own exit can abort while a daemon thread writes stderr
 
 
 if __name__ == '__main__':

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""An XML-RPC server built on the Standard Library's xmlrpc.server: three
-functions, and the `system.` ones for introspection and multicall, at
-http://127.0.0.1:7001 (this machine only), with a thread for each connection."""
+"""An XML-RPC server from the Standard Library: three functions, introspection and
+multicall, at http://127.0.0.1:7001 (this machine only), a thread per connection."""
 
 import functools
 import math
 import operator
+import os
 import socketserver
 import time
 from xmlrpc.server import SimpleXMLRPCServer
@@ -31,10 +31,9 @@ def addtogether(*things):
 
 def quadratic(a, b, c):
     """Determine `x` values satisfying: `a` * x*x + `b` * x + c == 0"""
-    discriminant = b * b - 4 * a * c
-    if discriminant < 0:  # no real roots: the chapter's error, which 3.14 reworded
+    if b * b < 4 * a * c:  # no real roots: the chapter's error, which 3.14 reworded
         raise ValueError('math domain error')
-    root = math.sqrt(discriminant)
+    root = math.sqrt(b * b - 4 * a * c)
     return sorted({(-b - root) / (2 * a), (-b + root) / (2 * a)})
 
 
@@ -44,16 +43,17 @@ def remote_repr(arg):
 
 
 def main():
-    with ThreadingXMLRPCServer(('127.0.0.1', 7001)) as server:
-        server.register_introspection_functions()
-        server.register_multicall_functions()
-        for function in (addtogether, quadratic, remote_repr):
-            server.register_function(function)
-        print('Server ready', flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            print('Server stopped')
+    server = ThreadingXMLRPCServer(('127.0.0.1', 7001))
+    server.register_introspection_functions()
+    server.register_multicall_functions()
+    for function in (addtogether, quadratic, remote_repr):
+        server.register_function(function)
+    print('Server ready', flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print('Server stopped', flush=True)
+        os._exit(0)  # Python's own exit can abort while a daemon thread writes stderr
 
 
 if __name__ == '__main__':

@@ -5,12 +5,13 @@
 Each command starts the servers it needs, as the tests do, with their output
 going to a server.log of their own, prints what it measured, and stops them.
 The servers' ports must be free. `idle` and `ctrl-c` need a limit on open
-files (`ulimit -Hn`) above the number of connections, and Linux, where one
-process may raise another's limit.
+files (`ulimit -Hn`) above the number of connections. All need Linux, where
+one process may change another's limits; `trickle` also reads /proc/net/tcp.
 """
 
 import argparse
 import contextlib
+import functools
 import http.client
 import json
 import resource
@@ -22,11 +23,13 @@ import tempfile
 import threading
 import time
 import xmlrpc.client
+import zlib
+from collections import Counter
 from pathlib import Path
 
 import psutil
 from helpers import PROTOCOLS, XMLRPC_URL, PeakMemory, ordinary_call
-from processes import Server, idle_clients, wait_until
+from processes import CallingClients, Server, idle_clients, wait_until
 
 HTTP_SERVERS = ['xmlrpc', 'jsonrpc']
 
@@ -72,6 +75,26 @@ def idle(count):
             f'{name}: {count} idle clients hold {(held - before) / 2**20:.0f} MB '
             f'({(held - before) / 1024 / count:.0f} KB each); a call took {call * 1000:.0f} ms '
             f'among them, and {silence:.1f} s the moment they all hung up'
+        )
+
+
+def stops(tries, calling=20):
+    """Ctrl-C to each server while clients call it, again and again: how it ends."""
+    for name in PROTOCOLS:
+        times, statuses, reports = [], Counter(), 0
+        for _ in range(tries):
+            with running(name) as server, CallingClients(name, calling) as clients:
+                wait_until(server, lambda: clients.answered >= calling, 'answered calls')
+                logged_before = len(server.log_lines())
+                server.process.send_signal(signal.SIGINT)
+                times.append(timed(server.process.wait, 10))
+                statuses[server.process.returncode] += 1
+                logged = server.log_lines()[logged_before:]
+                reports += any('Traceback' in line or 'Exception' in line for line in logged)
+        print(
+            f'{name}: Ctrl-C among {calling} calling clients, {tries} times: exit statuses '
+            f'{dict(statuses)}, stopped in {min(times):.2f}-{max(times):.2f} s; '
+            f'a traceback or report in the log {reports} times'
         )
 
 
@@ -202,6 +225,160 @@ def settled_size(path, quiet=0.02):
     return size
 
 
+def no_room():
+    """Each server with its address space capped at what it uses: a client, then calls."""
+    socket.setdefaulttimeout(3)
+    for name in PROTOCOLS:
+        with running(name) as server:
+            pid = server.process.pid
+            before = resource.prlimit(pid, resource.RLIMIT_AS)
+            vms = psutil.Process(pid).memory_info().vms
+            resource.prlimit(pid, resource.RLIMIT_AS, (vms, before[1]))
+            with socket.create_connection(('127.0.0.1', server.protocol.port)):
+                capped = outcome(name)
+            resource.prlimit(pid, resource.RLIMIT_AS, before)
+            lifted = outcome(name)
+            cpu = timed_cpu(pid, 1)
+        print(
+            f'{name}: no address space left, a client connects; a call: {capped}; '
+            f'limit lifted, a call: {lifted}; {cpu:.2f} s of CPU in the next second'
+        )
+
+
+def outcome(name):
+    try:
+        return f'answered in {timed(ordinary_call, name):.2f} s'
+    except (OSError, EOFError) as error:
+        return f'no answer ({type(error).__name__})'
+
+
+def timed_cpu(pid, seconds):
+    """CPU time the process spends over a measurement window of `seconds`."""
+    process = psutil.Process(pid)
+    before = sum(process.cpu_times()[:2])
+    time.sleep(seconds)  # the window measured
+    return sum(process.cpu_times()[:2]) - before
+
+
+def inflate(megabytes):
+    """rpyc_server.py given one compressed frame of zeros that inflates to `megabytes`."""
+    frame = zlib.compress(bytes(megabytes * 2**20), 9)
+    with running('rpyc') as server:
+        process = psutil.Process(server.process.pid)
+        longest = [0.0]
+        address = ('127.0.0.1', server.protocol.port)
+        with (
+            PeakMemory(process.pid) as memory,
+            other_client('rpyc', longest),
+            socket.create_connection(address) as sock,
+        ):
+            sock.sendall(struct.pack('!LB', len(frame), 1) + frame + b'\n')
+            wait_until(server, lambda: 'Traceback' in server.log(), 'the frame refused', 120)
+            held = process.memory_info().rss / 2**20
+        after = process.memory_info().rss / 2**20
+    print(
+        f'rpyc: a {len(frame) / 2**20:.2f} MB frame inflating to {megabytes} MB: peak '
+        f'{memory.peak_mb:.0f} MB, {held:.0f} MB once refused, {after:.0f} MB after the '
+        f'sender hung up; another client waited up to {longest[0]:.1f} s'
+    )
+
+
+@contextlib.contextmanager
+def other_client(name, longest):
+    """Another client calling meanwhile; `longest[0]` becomes its longest wait."""
+    done = threading.Event()
+
+    def call_again_and_again():
+        while not done.is_set():
+            longest[0] = max(longest[0], timed(ordinary_call, name))
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=call_again_and_again)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def nesting(depth):
+    """An XML-RPC call to remote_repr() with an array nested `depth` levels deep."""
+    body = '<methodCall><methodName>remote_repr</methodName><params><param><value>'
+    body += '<array><data><value>' * depth + '<int>1</int>' + '</value></data></array>' * depth
+    body += '</value></param></params></methodCall>'
+    longest = [0.0]
+    with running('xmlrpc'), other_client('xmlrpc', longest):
+        connection = http.client.HTTPConnection('127.0.0.1', PROTOCOLS['xmlrpc'].port)
+        started = time.monotonic()
+        connection.request('POST', '/RPC2', body.encode())
+        answer = connection.getresponse().read()
+        took = time.monotonic() - started
+    try:
+        xmlrpc.client.loads(answer)
+        kind = 'its repr()'
+    except xmlrpc.client.Fault as fault:
+        kind = f'a fault ({fault.faultString[:60]})'
+    print(
+        f'xmlrpc: {depth:,} levels ({len(body) / 2**20:.1f} MB): {kind} in {took:.1f} s; '
+        f'another client waited up to {longest[0]:.1f} s'
+    )
+
+
+def floods(seconds=2):
+    """How fast server.log grows under each kind of unwanted traffic, sent in a loop."""
+    for name in PROTOCOLS:
+        with running(name) as server, contextlib.ExitStack() as held:
+            pid, port = server.process.pid, server.protocol.port
+            before = resource.prlimit(pid, resource.RLIMIT_AS)
+            room = psutil.Process(pid).memory_info().vms + 80 * 2**20
+            resource.prlimit(pid, resource.RLIMIT_AS, (room, before[1]))
+            while "can't start new thread" not in server.log():
+                held.enter_context(socket.create_connection(('127.0.0.1', port)))
+            rate = log_growth(server, seconds, functools.partial(connect, port))
+            resource.prlimit(pid, resource.RLIMIT_AS, before)
+        print(f'{name}: a connect loop while no thread can start: {rate}')
+    garbage = {
+        'jsonrpc': lambda: invalid_utf8(PROTOCOLS['jsonrpc'].port),
+        'rpyc': lambda: garbage_frame(PROTOCOLS['rpyc'].port),
+    }
+    for name, send in garbage.items():
+        with running(name) as server:
+            rate = log_growth(server, seconds, send)
+        what = 'bodies of invalid UTF-8' if name == 'jsonrpc' else 'garbage compressed frames'
+        print(f'{name}: {what} in a loop: {rate}')
+
+
+def log_growth(server, seconds, send):
+    """Do `send()` in a loop for `seconds`; how much the log grew, each time and per hour."""
+    log = server.log_path
+    size, count, started = log.stat().st_size, 0, time.monotonic()
+    while time.monotonic() - started < seconds:
+        send()
+        count += 1
+    elapsed = time.monotonic() - started
+    grown = settled_size(log, 0.2) - size
+    per_hour = grown / elapsed * 3600 / 1e9
+    return f'{count} in {elapsed:.1f} s, {grown / count:.0f} B each, {per_hour:.1f} GB an hour'
+
+
+def connect(port):
+    socket.create_connection(('127.0.0.1', port)).close()
+
+
+def invalid_utf8(port):
+    connection = http.client.HTTPConnection('127.0.0.1', port)
+    connection.request('POST', '/', b'\xff' * 100)
+    connection.getresponse().read()
+    connection.close()
+
+
+def garbage_frame(port):
+    with socket.create_connection(('127.0.0.1', port)) as sock:
+        sock.sendall(struct.pack('!LB', 100, 1) + b'x' * 100 + b'\n')
+        sock.recv(1)  # the server hangs up once it has logged why
+
+
 def reset_a_connection(port):
     sock = socket.create_connection(('127.0.0.1', port))
     # SO_LINGER on, with no time to linger: close() resets the connection
@@ -216,8 +393,9 @@ def main():
     socket.setdefaulttimeout(300)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    commands = {'idle': idle, 'ctrl-c': ctrl_c, 'body': body, 'trickle': trickle}
-    commands.update({'addtogether': addtogether, 'resets': resets})
+    commands = {'idle': idle, 'ctrl-c': ctrl_c, 'stops': stops, 'body': body, 'trickle': trickle}
+    commands.update({'addtogether': addtogether, 'resets': resets, 'no-room': no_room})
+    commands.update({'inflate': inflate, 'nesting': nesting, 'floods': floods})
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('command', choices=commands)
     parser.add_argument('number', type=int, nargs='?', help='how many (or how large)')

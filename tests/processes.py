@@ -14,12 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 
 import psutil
 import pytest
-from helpers import PROTOCOLS, ROOT, port_accepts, protocol_of
+from helpers import PROTOCOLS, ROOT, ordinary_call, port_accepts, protocol_of
 
 START_TIMEOUT = 10  # seconds for a server to listen after it is launched
 STARTUP_LINE_TIMEOUT = 2  # seconds for its startup line to reach server.log
@@ -213,6 +214,35 @@ def idle_clients(server, count):
             # the main thread, and one for each client
             wait_until(server, lambda: process.num_threads() == 1 + len(clients), 'the threads')
         yield
+
+
+class CallingClients:
+    """Clients calling a server over and over, each in a thread, until it stops answering."""
+
+    def __init__(self, name, count):
+        self.answered = 0  # calls answered so far, by all the clients together
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._call, args=(name,)) for _ in range(count)]
+
+    def _call(self, name):
+        while not self._stop.is_set():
+            try:
+                ordinary_call(name)
+            except Exception:  # refused, reset or cut short: the server has stopped
+                return
+            with self._lock:
+                self.answered += 1
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=15)  # bounded, though a call to a hung server may outlast it
 
 
 class Servers:

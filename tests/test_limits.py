@@ -8,12 +8,18 @@ connections, the tests lower a running server's limits (Linux only, as
 
 Figures too slow to take here are stated in README.md as measured with
 tests/measure.py (run from the project directory, no other server running):
-    python tests/measure.py idle 8000       memory and silence, 8,000 idle clients
+    python tests/measure.py idle 1000       memory and silence, 1,000 idle clients
+    python tests/measure.py idle 2000       (and 4000, 8000)
     python tests/measure.py ctrl-c 5000     Ctrl-C of rpyc_server.py with 5,000
+    python tests/measure.py stops 30        Ctrl-C among 20 calling clients, 30 times
+    python tests/measure.py no-room         no address space left at all
     python tests/measure.py body 200        a valid 200 MB call to each HTTP server
     python tests/measure.py trickle 100     rpyc frames trickled in on 100 connections
+    python tests/measure.py inflate 1024    an rpyc frame that inflates to 1 GB
+    python tests/measure.py nesting 100000  an XML-RPC array 100,000 levels deep
     python tests/measure.py addtogether     5 MB plus 100,000 one-character strings
-    python tests/measure.py resets 1000     server.log's growth per connection reset
+    python tests/measure.py resets 200      server.log's growth per connection reset
+    python tests/measure.py floods          server.log's growth under unwanted traffic
 """
 
 import contextlib
@@ -24,7 +30,7 @@ import time
 
 import psutil
 import pytest
-from helpers import PROTOCOLS, cpu_seconds, open_descriptors, ordinary_call
+from helpers import PROTOCOLS, README, cpu_seconds, open_descriptors, ordinary_call
 from processes import idle_clients, wait_until
 
 pytestmark = [
@@ -44,8 +50,12 @@ THREAD_FAILED = {  # what each server logs when a client's thread cannot start
     'jsonrpc': "RuntimeError: can't start new thread",
     'rpyc': "client turned away: can't start new thread",
 }
+TURNED_AWAY = 200  # clients turned away while no thread can start, BATCH at a time
+BATCH = 25
+TURN_AWAY_TIME = 2  # seconds they may take: 10 ms each, where a rest of 0.1 s each would take 20
+WAITING = 2000  # connections a connect loop leaves in the listen queue (rpyc's holds 4,096)
 IDLE_CLIENTS = 300
-MAX_KB_PER_IDLE_CLIENT = 100  # measured: 24-33 KB (README)
+MAX_KB_PER_IDLE_CLIENT = 100  # measured: 22-35 KB (README)
 MAX_SILENCE = 2  # seconds after a flood ends: the cost of one dropped connection attempt
 
 
@@ -109,22 +119,53 @@ def test_out_of_descriptors_a_server_says_why_rests_and_serves_again(servers, na
 
 
 @pytest.mark.parametrize('name', PROTOCOLS)
-def test_out_of_threads_a_server_lives_and_serves_again(servers, name):
+def test_out_of_threads_a_server_turns_clients_away_and_serves_again(servers, name):
     # A thread's stack is address space: with little left, no new thread can
     # start, as under a container's limit on tasks or a low `ulimit -u`.
     server = servers[name]
     pid, port = server.process.pid, server.protocol.port
-    logged_before = len(server.log_lines())
+
+    def turned_away():
+        return server.log_lines().count(THREAD_FAILED[name])
+
+    turned_away_before = turned_away()
     room = psutil.Process(pid).memory_info().vms + THREAD_ROOM_MB * 2**20
-    with soft_limit(pid, resource.RLIMIT_AS, room), contextlib.ExitStack() as held:
+    with contextlib.ExitStack() as held:
+        with soft_limit(pid, resource.RLIMIT_AS, room):
 
-        def a_thread_could_not_start():
-            held.enter_context(socket.create_connection(('127.0.0.1', port)))  # idle: a thread
-            return THREAD_FAILED[name] in server.log_lines()[logged_before:]
+            def a_thread_could_not_start():
+                held.enter_context(socket.create_connection(('127.0.0.1', port)))  # idle: a thread
+                return turned_away() > turned_away_before
 
-        wait_until(server, a_thread_could_not_start, 'a thread that could not start', 5)
-    answers_within(name, MAX_SILENCE)
+            wait_until(server, a_thread_could_not_start, 'a thread that could not start', 5)
+            # Each client turned away costs the server a moment, and no more.
+            started, expected = time.monotonic(), turned_away()
+            for _ in range(TURNED_AWAY // BATCH):
+                for _ in range(BATCH):  # a batch the HTTP servers' listen queue (64) holds
+                    socket.create_connection(('127.0.0.1', port)).close()
+                expected += BATCH
+                wait_until(server, lambda n=expected: turned_away() >= n, 'clients turned away', 5)
+            took = time.monotonic() - started
+            # A connect loop, then threads again: the server serves at once,
+            # whatever waits in its listen queue.
+            connect_loop(port, WAITING)
+        answers_within(name, MAX_SILENCE)
     server.assert_running()
+    assert took < TURN_AWAY_TIME, f'{TURNED_AWAY} clients turned away in {took:.2f} s'
+
+
+def test_readme_says_what_the_thread_test_tries():
+    said = ' '.join(README.read_text(encoding='utf-8').split())  # lines joined
+    assert f'tested: {TURNED_AWAY} clients turned away in under {TURN_AWAY_TIME} s' in said
+    assert f'after a connect loop of {WAITING:,}' in said
+
+
+def connect_loop(port, count):
+    """Connect and hang up, `count` times, without waiting for a connection to be taken."""
+    for _ in range(count):
+        with socket.socket() as sock:
+            sock.setblocking(False)
+            sock.connect_ex(('127.0.0.1', port))  # in progress, or refused by a full queue
 
 
 # Idle clients -------------------------------------------------------------------

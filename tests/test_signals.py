@@ -4,11 +4,14 @@ import errno
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
-from helpers import PROTOCOLS, ordinary_call
-from processes import run_script
+from helpers import PROTOCOLS, README, ordinary_call, wait_for_port
+from processes import CallingClients, run_script, script_command, script_env
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +46,103 @@ def test_ctrl_c_stops_the_server_with_a_short_line(protocol, servers):
     returncode, logged = stop_with(signal.SIGINT, server)
     assert returncode == 0
     assert logged == protocol.stop_lines
+
+
+HELD_STREAM = {  # where a client's thread writes as its call is served
+    'xmlrpc': 'stderr',  # http.server's line for each request
+    'jsonrpc': 'stderr',
+    'rpyc': 'stdout',  # the service's line for each call
+}
+CALLING_CLIENTS = 20
+
+
+def test_readme_says_how_many_clients_call():
+    said = f'also while {CALLING_CLIENTS} clients call and one of its threads'
+    assert said in ' '.join(README.read_text(encoding='utf-8').split())  # lines joined
+
+
+def full_pipe():
+    """A pipe with no room left: a write to it waits until somebody reads."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        while True:
+            os.write(write_end, b'x' * 4096)
+    except BlockingIOError:
+        os.set_blocking(write_end, True)
+    return read_end, write_end
+
+
+def waiting_places(pid):
+    """Where in the kernel each thread of the process waits (Linux's wchan)."""
+    return [(task / 'wchan').read_text() for task in Path(f'/proc/{pid}/task').iterdir()]
+
+
+def interrupt_once_its_log_is_held(server):
+    """Press Ctrl-C once a thread of the server waits to write to a pipe.
+
+    Return the exit status and how long the server took to stop. The server
+    is killed if it is still running, which ends the calls it holds.
+    """
+    try:
+        seen, deadline = set(), time.monotonic() + 5
+        while not any('pipe' in place for place in seen):
+            if time.monotonic() > deadline:
+                if seen == {'0'}:  # 0: running, or a kernel that does not tell
+                    pytest.skip('this kernel does not tell where a thread waits (wchan)')
+                pytest.fail(f'no thread of the server waits to write its log: {sorted(seen)}')
+            time.sleep(0.01)
+            seen.update(waiting_places(server.pid))
+        started = time.monotonic()
+        server.send_signal(signal.SIGINT)
+        try:
+            return server.wait(timeout=5), time.monotonic() - started
+        except subprocess.TimeoutExpired:
+            return 'none (still running)', time.monotonic() - started
+    finally:
+        server.kill()
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith('linux'),
+    reason='only Linux tells where a thread waits (/proc/PID/task/TID/wchan)',
+)
+@pytest.mark.stops_server
+@EACH_SERVER
+def test_ctrl_c_stops_a_server_while_a_client_thread_writes_its_log(protocol, servers, tmp_path):
+    # Under load, Ctrl-C may come while a client's thread is writing the log;
+    # Python's own exit would then wait for that thread, or abort ("could not
+    # acquire lock ... at interpreter shutdown, possibly due to daemon
+    # threads"), in a few tries in a hundred. Here it comes so every time: the
+    # log is a pipe with no room left, so the first thread that writes to it
+    # waits there until the test ends.
+    servers.stop(protocol.name)  # its port is ours
+    read_end, write_end = full_pipe()
+    log_path = tmp_path / 'server.log'
+    with open(log_path, 'wb') as log:
+        streams = {'stdout': log, 'stderr': log, HELD_STREAM[protocol.name]: write_end}
+        server = subprocess.Popen(
+            script_command(protocol.script),
+            stdin=subprocess.DEVNULL,
+            cwd=tmp_path,
+            env=script_env(),
+            start_new_session=True,
+            **streams,
+        )
+    os.close(write_end)
+    try:
+        wait_for_port(protocol.port, alive=lambda: server.poll() is None)
+        with CallingClients(protocol.name, CALLING_CLIENTS):
+            returncode, took = interrupt_once_its_log_is_held(server)
+    finally:
+        server.kill()
+        server.wait()
+        os.close(read_end)
+    assert (returncode, took < 1) == (0, True), (
+        f'{protocol.script} stopped with exit status {returncode} after {took:.1f} s'
+    )
+    logged = log_path.read_text().splitlines()
+    assert logged[-len(protocol.stop_lines) :] == protocol.stop_lines, f'its log: {logged}'
 
 
 @pytest.mark.stops_server
