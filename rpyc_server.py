@@ -44,7 +44,7 @@ class PatientServer(ThreadedServer):
         try:
             super()._accept_method(sock)
         except (RuntimeError, MemoryError) as error:  # "can't start new thread", or no memory
-            print('client turned away:', error or 'out of memory', flush=True)
+            print('client turned away:', str(error) or 'out of memory', flush=True)
             self.clients.discard(sock)  # the connections rpyc closes on exit
             sock.close()  # and on to the next client at once
 

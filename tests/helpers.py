@@ -101,7 +101,8 @@ PROTOCOLS = {
         Protocol('xmlrpc', 'xmlrpc_server.py', 7001, 'Server ready', ['Server stopped']),
         Protocol('jsonrpc', 'jsonrpc_server.py', 7002, 'Starting server', ['Server stopped']),
         # rpyc logs its line (to stderr); the empty line it prints stays in
-        # stdout's buffer, which the server leaves unwritten as it exits
+        # stdout's buffer, left unwritten as the server exits (unless a
+        # client's line, flushed after it, takes it along)
         Protocol('rpyc', 'rpyc_server.py', 18861, None, ['keyboard interrupt!']),
     ]
 }

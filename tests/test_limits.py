@@ -9,7 +9,7 @@ connections, the tests lower a running server's limits (Linux only, as
 Figures too slow to take here are stated in README.md as measured with
 tests/measure.py (run from the project directory, no other server running):
     python tests/measure.py idle 1000       memory and silence, 1,000 idle clients
-    python tests/measure.py idle 2000       (and 4000, 8000)
+    python tests/measure.py idle 2000       (and 4000)
     python tests/measure.py ctrl-c 5000     Ctrl-C of rpyc_server.py with 5,000
     python tests/measure.py stops 30        Ctrl-C among 20 calling clients, 30 times
     python tests/measure.py no-room         no address space left at all
@@ -23,6 +23,7 @@ tests/measure.py (run from the project directory, no other server running):
 """
 
 import contextlib
+import importlib.util
 import resource
 import socket
 import sys
@@ -30,7 +31,8 @@ import time
 
 import psutil
 import pytest
-from helpers import PROTOCOLS, README, cpu_seconds, open_descriptors, ordinary_call
+import rpyc.utils.server
+from helpers import PROTOCOLS, README, ROOT, cpu_seconds, open_descriptors, ordinary_call
 from processes import idle_clients, wait_until
 
 pytestmark = [
@@ -152,6 +154,35 @@ def test_out_of_threads_a_server_turns_clients_away_and_serves_again(servers, na
         answers_within(name, MAX_SILENCE)
     server.assert_running()
     assert took < TURN_AWAY_TIME, f'{TURNED_AWAY} clients turned away in {took:.2f} s'
+
+
+@pytest.mark.parametrize(
+    'error, logged',
+    [
+        (RuntimeError("can't start new thread"), "can't start new thread"),
+        (MemoryError(), 'out of memory'),
+    ],
+)
+def test_rpyc_server_turns_a_client_away_whichever_error_its_thread_meets(
+    monkeypatch, capsys, error, logged
+):
+    # Short of address space, a thread may fail to start with MemoryError, not
+    # RuntimeError (seen in a connect loop): rpyc_server.py takes either alike.
+    spec = importlib.util.spec_from_file_location('rpyc_server', ROOT / 'rpyc_server.py')
+    listing = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(listing)
+
+    def spawn(*args):
+        raise error
+
+    monkeypatch.setattr(rpyc.utils.server, 'spawn', spawn)
+    server = listing.PatientServer(listing.LineCounter, hostname='127.0.0.1', port=0)
+    client, sock = socket.socketpair()
+    with client, contextlib.closing(server):
+        server.clients.add(sock)  # as rpyc's accept() does
+        server._accept_method(sock)
+        assert (sock.fileno(), server.clients) == (-1, set()), 'the client is not let go'
+    assert capsys.readouterr().out == f'client turned away: {logged}\n'
 
 
 def test_readme_says_what_the_thread_test_tries():

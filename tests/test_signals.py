@@ -113,9 +113,9 @@ def test_ctrl_c_stops_a_server_while_a_client_thread_writes_its_log(protocol, se
     # Under load, Ctrl-C may come while a client's thread is writing the log;
     # Python's own exit would then wait for that thread, or abort ("could not
     # acquire lock ... at interpreter shutdown, possibly due to daemon
-    # threads"), in a few tries in a hundred. Here it comes so every time: the
-    # log is a pipe with no room left, so the first thread that writes to it
-    # waits there until the test ends.
+    # threads"), in up to 7 of 30 tries with 20 clients calling (README). Here
+    # it comes so every time: the log is a pipe with no room left, so the
+    # first thread that writes to it waits there until the test ends.
     servers.stop(protocol.name)  # its port is ours
     read_end, write_end = full_pipe()
     log_path = tmp_path / 'server.log'
