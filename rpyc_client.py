@@ -7,8 +7,8 @@
 
 Start rpyc_server.py first. The server reads the file through a proxy and
 calls `noisy()` back for each line, so the "Noisy:" lines are printed here,
-by the client. Counts a five-line text held in memory, or the text file
-named on the command line.
+by the client. Counts a five-line text held in memory, or the UTF-8 text
+file named on the command line.
 """
 
 import argparse
@@ -24,12 +24,12 @@ def noisy(line):
 
 
 def open_text(path):
-    return open(path) if path else io.StringIO(TEXT)
+    return open(path, encoding='utf-8') if path else io.StringIO(TEXT)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('path', nargs='?', help='a text file to count instead')
+    parser.add_argument('path', nargs='?', help='a UTF-8 text file to count instead')
     args = parser.parse_args()
     # Let the server use every public attribute of what we pass, such as the
     # file's readlines(); by default rpyc allows only a safe few.

@@ -5,12 +5,11 @@
 # ///
 """An RPyC server whose service calls back into the client that invoked it.
 
-It listens on localhost:18861 (this machine only), a thread for each client.
-A client may call the service's `exposed_` method, what every rpyc.Service
-offers (its name and aliases), and the few special methods rpyc deems safe.
-Out of file descriptors or threads, it logs why and goes on."""
+It listens on localhost:18861 (this machine only), a thread per client. A client may call
+the `exposed_` method, get_service_name(), get_service_aliases() and what rpyc deems safe."""
 
 import os
+import signal
 import time
 
 import rpyc
@@ -21,39 +20,39 @@ class LineCounter(rpyc.Service):
     def exposed_line_counter(self, fileobj, function):
         """Call `function(line)` for each line of `fileobj`; return how many."""
         print('Client has invoked exposed_line_counter()', flush=True)
-        # fileobj is a proxy: readlines() runs on the client, and the list it
-        # returns stays there, each line fetched as the loop asks for it.
-        lines = fileobj.readlines()
-        for line in lines:
+        lines = fileobj.readlines()  # through a proxy: the list stays on the client,
+        for line in lines:  # which sends each line as the loop asks for it
             function(line)  # a call back to the client
         return len(lines)
 
 
 class PatientServer(ThreadedServer):
     def accept(self):
-        # rpyc turns a failed accept() (EMFILE: no file descriptor left; ECONNABORTED
-        # on BSD and macOS) into EOFError, which makes start() return without a word.
-        try:
-            super().accept()
+        try:  # rpyc turns a failed accept() (EMFILE: no descriptor left, say) into
+            super().accept()  # EOFError, which would end start() without a word
         except EOFError as error:  # its __context__: the OSError rpyc was handling
             print('accept() failed:', error.__context__, flush=True)
             time.sleep(0.1)  # then start() calls accept() again
 
-    def _accept_method(self, sock):
-        # rpyc starts the client's thread here; an error, if it cannot, would end start()
+    def _accept_method(self, sock):  # starts the client's thread; an error would end start()
         try:
             super()._accept_method(sock)
         except (RuntimeError, MemoryError) as error:  # "can't start new thread", or no memory
             print('client turned away:', str(error) or 'out of memory', flush=True)
-            self.clients.discard(sock)  # the connections rpyc closes on exit
+            self.clients.discard(sock)  # rpyc's set of the sockets it serves
             sock.close()  # and on to the next client at once
 
 
+def stop(signum, frame):
+    # Ctrl-C. rpyc's own stop would close each client's socket under its thread, which
+    # then logs a traceback, and Python's own exit can abort while a thread writes a log.
+    os.write(2, b'Server stopped\n')  # to stderr, past Python's buffers and their locks
+    os._exit(0)  # and out at once
+
+
 def main():
-    server = PatientServer(LineCounter, hostname='localhost', port=18861)
-    server.start()  # Ctrl-C: rpyc logs "keyboard interrupt!" and returns
-    # Python's own exit can abort while a daemon thread writes stdout or stderr.
-    os._exit(0)  # so leave at once (the empty line rpyc printed may go unwritten)
+    signal.signal(signal.SIGINT, stop)
+    PatientServer(LineCounter, hostname='localhost', port=18861).start()
 
 
 if __name__ == '__main__':

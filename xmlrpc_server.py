@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""An XML-RPC server from the Standard Library: three functions, introspection and
-multicall, at http://127.0.0.1:7001 (this machine only), a thread per connection."""
+"""The Standard Library's XML-RPC server, with introspection and multicall, on 127.0.0.1:7001."""
 
 import functools
 import math
@@ -33,8 +32,9 @@ def quadratic(a, b, c):
     """Determine `x` values satisfying: `a` * x*x + `b` * x + c == 0"""
     if b * b < 4 * a * c:  # no real roots: the chapter's error, which 3.14 reworded
         raise ValueError('math domain error')
-    root = math.sqrt(b * b - 4 * a * c)
-    return sorted({(-b - root) / (2 * a), (-b + root) / (2 * a)})
+    # No nearly equal numbers are subtracted, which loses digits: q / a, c / q are the roots.
+    q = -(b + math.copysign(math.sqrt(b * b - 4 * a * c), b)) / 2
+    return sorted({q / a + 0.0, c / q + 0.0 if q else 0.0})  # + 0.0 turns -0.0 into 0.0
 
 
 def remote_repr(arg):

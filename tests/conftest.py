@@ -12,14 +12,17 @@ import xmlrpc.client
 
 import jsonrpclib
 import pytest
-from helpers import JSONRPC_URL, XMLRPC_URL, rpyc_connect
-from processes import ClientRuns, Servers
+from helpers import JSONRPC_URL, PROTOCOLS, XMLRPC_URL, rpyc_connect
+from processes import ClientRuns, Servers, port_is_free, who_holds
 from sessions import transcript_clients
 
 TEST_TIMEOUT = 60  # seconds: no single test may hang the run longer than this
 
 
+@pytest.hookimpl(tryfirst=True)  # before the terminal reporter reads its options
 def pytest_configure(config):
+    if 's' not in config.option.reportchars:
+        config.option.reportchars += 's'  # every skip says why, without -rs
     socket.setdefaulttimeout(10)  # a call to a server that hangs fails, not waits
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         # A script's background job (as under CI) starts with SIGINT ignored,
@@ -31,6 +34,15 @@ def pytest_configure(config):
         'markers', 'slow: beyond the transcripts and quick truth checks; -m "not slow" skips it'
     )
     config.addinivalue_line('markers', 'stops_server: ends a shared server; runs last')
+
+
+def pytest_collection(session):
+    """Before any test: end the run, saying what holds it, if a port a server needs is taken."""
+    held = [who_holds(p) for p in PROTOCOLS.values() if not port_is_free(p.port)]
+    if held:
+        lines = ['no test has run: a port the servers need is taken.']
+        lines += [line for holder in held for line in holder] + ['Then run the tests again.']
+        pytest.exit('\n'.join(lines), returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_collection_modifyitems(items):

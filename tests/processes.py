@@ -34,14 +34,12 @@ def script_env():
     This machine sets PYTHONUNBUFFERED, which readers' machines do not: it is
     removed. A DeprecationWarning, from the scripts or the libraries they use,
     becomes an error, so that the suite meets it before a reader's Python
-    does; all but one: on Ctrl-C, rpyc 6.0.2 logs with logging's deprecated
-    `warn()`, which a reader never sees warned about.
+    does; the reader's own PYTHONWARNINGS (`error`, say) is kept before it.
     """
     env = dict(os.environ)
     env.pop('PYTHONUNBUFFERED', None)
-    env['PYTHONWARNINGS'] = (
-        "error::DeprecationWarning,ignore:The 'warn' method is deprecated:DeprecationWarning"
-    )
+    warnings = [env.get('PYTHONWARNINGS'), 'error::DeprecationWarning']  # the last one wins
+    env['PYTHONWARNINGS'] = ','.join(filter(None, warnings))
     return env
 
 
@@ -77,16 +75,59 @@ def script_command(script, *args, launcher=PYTHON):
     return [*launcher, str(ROOT / script), *args]
 
 
-def run_script(script, *args, cwd, launcher=PYTHON, timeout=30):
-    """Run one of the project's scripts as a reader would, from the directory `cwd`."""
+def run_script(script, *args, cwd, launcher=PYTHON, timeout=30, **env):
+    """Run one of the project's scripts as a reader would, from the directory `cwd`,
+    with any variables given set in its environment."""
     return subprocess.run(
         script_command(script, *args, launcher=launcher),
         check=False,
         capture_output=True,
         cwd=cwd,
-        env=script_env(),
+        env={**script_env(), **env},
         timeout=timeout,
     )
+
+
+def port_is_free(port):
+    """Whether a server could listen on the port now, bound as ours bind: to 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as all three set it
+        try:
+            sock.bind(('127.0.0.1', port))
+        except OSError:  # EADDRINUSE: another socket listens there
+            return False
+    return True
+
+
+def listeners(port):
+    """The processes this user may look into that listen on the TCP port."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):  # ended meanwhile, or not ours to look into
+            if any(
+                connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+                for connection in process.net_connections('tcp')
+            ):
+                found.append(process)
+    return found
+
+
+def who_holds(protocol):
+    """Tell a reader what holds the port a server needs, and how to stop it."""
+    port, script = protocol.port, protocol.script
+    lines = []
+    for process in listeners(port):
+        with contextlib.suppress(psutil.Error):  # ended meanwhile: nothing to say of it
+            lines += [
+                f'Port {port} ({script}) is held by PID {process.pid}, a server left running?',
+                f'    {shlex.join(process.cmdline())}',
+                f'    Stop it with: kill {process.pid}',
+            ]
+    return lines or [
+        f'Port {port} ({script}) is held by a process this user cannot look into.',
+        f'    `lsof -i :{port}` names it, or on Linux `ss -ltnp "sport = {port}"`',
+        "    (as root, if it is another user's).",
+    ]
 
 
 class Server:

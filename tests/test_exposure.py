@@ -9,7 +9,7 @@ import threading
 import pytest
 import rpyc
 from helpers import PROTOCOLS, wait_for_port
-from rpyc.core import consts, netref
+from rpyc.core import SocketStream, consts, netref
 from rpyc.utils.server import ThreadedServer
 
 
@@ -47,8 +47,13 @@ def test_rpyc_refuses_the_insides_of_the_exposed_method(rpyc_conn, name):
 @pytest.mark.slow
 def test_rpyc_refuses_classic_mode(servers):
     servers['rpyc']
-    with pytest.raises(AttributeError, match="cannot access 'getmodule'"):
-        rpyc.classic.connect('localhost', PROTOCOLS['rpyc'].port)
+    # rpyc.classic.connect(), with the socket in our hands: refused, rpyc leaves it open.
+    stream = SocketStream.connect('localhost', PROTOCOLS['rpyc'].port)
+    try:
+        with pytest.raises(AttributeError, match="cannot access 'getmodule'"):
+            rpyc.classic.connect_stream(stream)
+    finally:
+        stream.close()
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ the Python in use (its version in the HTTP headers).
 import concurrent.futures
 import difflib
 import doctest
+import errno
 import http.client
 import re
 import signal
@@ -22,8 +23,8 @@ import jsonrpclib
 import pytest
 import rpyc
 from helpers import JSONRPC_URL, PROTOCOLS, json_library_changes
-from processes import script_env
-from sessions import as_here, readme_blocks, unchanging
+from processes import run_script, script_env
+from sessions import UNCLOSED_SOCKET, as_here, readme_blocks, unchanging
 
 pytestmark = pytest.mark.slow  # beyond what the chapter's transcripts show
 
@@ -180,3 +181,16 @@ def test_rpyc_gives_up_on_a_hung_server_after_its_own_timeout(servers):
                 conn.root.get_service_name()  # asks for the root object first
         finally:
             server.process.send_signal(signal.SIGCONT)
+
+
+@pytest.mark.stops_server
+def test_rpyc_leaves_the_socket_of_a_refused_connection_open(servers, tmp_path, monkeypatch):
+    # README: with warnings shown, rpyc_client.py's traceback, when no server
+    # answers, is followed by a ResourceWarning for the socket rpyc left open.
+    servers.stop('rpyc')
+    monkeypatch.setenv('PYTHONWARNINGS', 'error')
+    run = run_script('rpyc_client.py', cwd=tmp_path)
+    *_, refused, ignored, warning = run.stderr.decode().splitlines()
+    assert refused == f'ConnectionRefusedError: [Errno {errno.ECONNREFUSED}] Connection refused'
+    assert ignored.startswith('Exception ignored ') and UNCLOSED_SOCKET.fullmatch(ignored)
+    assert warning.startswith('ResourceWarning: ') and UNCLOSED_SOCKET.fullmatch(warning)

@@ -2,6 +2,7 @@
 
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from helpers import PROTOCOLS, README, ordinary_call, wait_for_port
-from processes import CallingClients, run_script, script_command, script_env
+from processes import CallingClients, Server, run_script, script_command, script_env
+from sessions import without_readers_warnings
 
 pytestmark = pytest.mark.slow
 
@@ -46,6 +48,23 @@ def test_ctrl_c_stops_the_server_with_a_short_line(protocol, servers):
     returncode, logged = stop_with(signal.SIGINT, server)
     assert returncode == 0
     assert logged == protocol.stop_lines
+
+
+@pytest.mark.stops_server
+@EACH_SERVER
+def test_ctrl_c_stops_a_server_run_with_warnings_as_errors(
+    protocol, servers, tmp_path, monkeypatch
+):
+    # A reader may set PYTHONWARNINGS=error. rpyc's own Ctrl-C would then fail,
+    # logging with its deprecated logger.warn(): rpyc_server.py has a stop of its own.
+    servers.stop(protocol.name)  # its port is ours
+    monkeypatch.setenv('PYTHONWARNINGS', 'error')
+    server = Server(protocol, tmp_path)
+    try:
+        server.wait_until_ready()
+        assert stop_with(signal.SIGINT, server) == (0, protocol.stop_lines)
+    finally:
+        server.stop()
 
 
 HELD_STREAM = {  # where a client's thread writes as its call is served
@@ -163,7 +182,46 @@ def test_a_second_copy_exits_and_says_why(protocol, servers, tmp_path):
     assert time.monotonic() - started < 2
     assert second.returncode != 0
     in_use = errno.EADDRINUSE  # 98 on Linux, as README shows
-    assert second.stderr.decode().splitlines()[-1] == (
+    assert without_readers_warnings(second.stderr.decode().splitlines())[-1] == (
         f'OSError: [Errno {in_use}] {os.strerror(in_use)}'
     )
     ordinary_call(protocol.name)  # the first copy still answers
+
+
+def test_pgrep_af_finds_each_server_by_its_command_line(servers):
+    # README: `pgrep -af _server.py` finds a server left running, from any shell.
+    if shutil.which('pgrep') is None:
+        pytest.skip('pgrep is not installed here (Debian and Ubuntu: the procps package)')
+    running = [servers[name].process for name in PROTOCOLS]
+    found = subprocess.run(['pgrep', '-af', '_server.py'], capture_output=True, text=True)
+    for server in running:
+        assert f'{server.pid} {" ".join(server.args)}' in found.stdout.splitlines()
+
+
+def test_a_line_left_in_pythons_buffer_is_lost_to_kill_and_written_on_ctrl_c(tmp_path):
+    # README: the book's servers left their lines in a buffer, which `kill`
+    # threw away, and which Ctrl-C wrote only as the server ended.
+    listing = (
+        'import sys, time; print("Server ready"); sys.stderr.write("printed\\n"); time.sleep(60)'
+    )
+    logged = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        log_path = tmp_path / f'{signum.name}.log'
+        with open(log_path, 'wb') as log:
+            book_like = subprocess.Popen(
+                [sys.executable, '-c', listing],
+                stdout=log,
+                stderr=subprocess.PIPE,
+                env=script_env(),
+                start_new_session=True,
+            )
+        try:
+            assert book_like.stderr.readline() == b'printed\n'  # the line is in the buffer
+            book_like.send_signal(signum)
+            book_like.wait(timeout=5)
+        finally:
+            book_like.kill()
+            book_like.wait()
+            book_like.stderr.close()
+        logged[signum.name] = log_path.read_text().splitlines()
+    assert logged == {'SIGTERM': [], 'SIGINT': ['Server ready']}

@@ -2,8 +2,10 @@
 
 import io
 import itertools
+import sys
 import threading
 import xmlrpc.client
+from fractions import Fraction
 from xmlrpc.server import SimpleXMLRPCServer
 
 import pytest
@@ -37,19 +39,60 @@ def test_quadratic_of_the_clients_equation(xmlrpc_proxy):
     assert xmlrpc_proxy.quadratic(2, -16, 0) == [0.0, 8.0]
 
 
-def test_quadratic_with_a_zero_is_a_fault(xmlrpc_proxy):
-    # README: it is no quadratic; the book's returned [-0.0]
-    with pytest.raises(xmlrpc.client.Fault, match='ZeroDivisionError'):
-        xmlrpc_proxy.quadratic(0, 1, 1)
+# Equations whose roots differ greatly in size, or whose coefficients are very
+# large or very small: the textbook formula subtracts nearly equal numbers to
+# find the smaller root, and keeps few of its digits, or none.
+HARD = [
+    (1, 1e8, 1),  # roots about -1e8 and -1e-8; the textbook's second: -7.45e-9
+    (1, -1e8, 1),
+    (1e-300, 1, 1),  # about -1e300 and -1; the textbook's second: 0.0
+    (-1e-300, 1, 1),
+    (1e-8, 1, 1e-8),
+    (3, 1e10, 2e-10),
+    (1e-10, -1, 1e-10),
+    (1e150, 3e150, 2e150),  # -2 and -1, with b * b near the largest float
+    (4, 1e-150, -1e-300),  # near the smallest
+    (-7, 1e-5, 3),
+    (1e5, 1e-5, -1e-5),
+]
 
 
-def test_quadratic_rounds_where_readme_says(xmlrpc_proxy):
-    # README: the smaller root of x² + 10⁸x + 1 is about -1.0e-8, but the
-    # formula subtracts nearly equal numbers and keeps few of its digits.
-    big, small = xmlrpc_proxy.quadratic(1, 1e8, 1)
-    assert big == -1e8
-    assert abs(small / -1.0e-8 - 1) > 0.2  # a quarter off
-    assert round(small * small + 1e8 * small + 1, 2) == 0.25
+def worst_residual(equation, roots):
+    """The largest |a*x*x + b*x + c| of the roots, relative to the size of its terms.
+
+    Computed exactly (with fractions): a root good to rounding leaves a few
+    parts in 10**16 of its terms; one that lost its digits leaves far more.
+    """
+    a, b, c = map(Fraction, equation)
+    worst = 0.0
+    for x in map(Fraction, roots):
+        terms = [a * x * x, b * x, c]
+        worst = max(worst, float(abs(sum(terms)) / sum(map(abs, terms))))
+    return worst
+
+
+@pytest.mark.parametrize('equation', HARD, ids=str)
+def test_quadratic_keeps_the_digits_of_both_roots(xmlrpc_proxy, equation):
+    roots = xmlrpc_proxy.quadratic(*equation)
+    assert len(roots) == 2 and roots == sorted(roots), roots
+    assert worst_residual(equation, roots) <= 4 * sys.float_info.epsilon, roots
+
+
+@pytest.mark.parametrize(
+    'equation, roots',
+    [((1, 1, 0), [-1.0, 0.0]), ((-1, 1, 0), [0.0, 1.0]), ((1, 0, 0), [0.0]), ((-3, 0, 0), [0.0])],
+    ids=str,
+)
+def test_quadratic_gives_a_root_of_zero_as_0_0_not_minus_0_0(xmlrpc_proxy, equation, roots):
+    assert repr(xmlrpc_proxy.quadratic(*equation)) == repr(roots)
+
+
+@pytest.mark.parametrize('equation', [(0, 1, 1), (0, -1, 1), (0, 0, 1), (0, 0, 0)], ids=str)
+def test_quadratic_with_a_zero_is_a_fault(xmlrpc_proxy, equation):
+    # README: with a = 0 it is no quadratic (a = b = 0 neither), and the call is a
+    # fault; the book's returned [-0.0] for b > 0 and [0.0] otherwise.
+    with pytest.raises(xmlrpc.client.Fault, match="<class 'ZeroDivisionError'>:"):
+        xmlrpc_proxy.quadratic(*equation)
 
 
 @pytest.mark.parametrize(
@@ -117,6 +160,28 @@ def test_rpyc_client_counts_a_named_file(servers, tmp_path, run_client):
         'The number of lines in the file was 2',
     ]
     assert (run.stderr, run.returncode) == ([], 0)
+
+
+@pytest.mark.slow  # a client process of its own
+def test_rpyc_client_reads_a_named_file_as_utf_8_whatever_the_locale(servers, tmp_path):
+    # README: the file must be UTF-8 text. Python's own choice would be the
+    # locale's encoding: here ASCII, as in a C locale without UTF-8 mode.
+    servers['rpyc']
+    path = tmp_path / 'accents.txt'
+    path.write_text('café\nnaïve\n', encoding='utf-8')
+    locale = {
+        'LC_ALL': 'C',
+        'PYTHONUTF8': '0',
+        'PYTHONCOERCECLOCALE': '0',
+        'PYTHONIOENCODING': 'utf-8',
+    }
+    run = run_script('rpyc_client.py', str(path), cwd=tmp_path, **locale)
+    assert (run.stderr, run.returncode) == (b'', 0)
+    assert run.stdout.decode().splitlines() == [
+        "Noisy: 'café\\n'",
+        "Noisy: 'naïve\\n'",
+        'The number of lines in the file was 2',
+    ]
 
 
 def method_signature(method_name):
