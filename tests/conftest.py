@@ -33,7 +33,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         'markers', 'slow: beyond the transcripts and quick truth checks; -m "not slow" skips it'
     )
-    config.addinivalue_line('markers', 'stops_server: ends a shared server; runs last')
+    config.addinivalue_line(
+        'markers', 'stops_server(all=False): ends a shared server (or all); runs last'
+    )
 
 
 def pytest_collection(session):
@@ -49,7 +51,14 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker('timeout') is None:
             item.add_marker(pytest.mark.timeout(TEST_TIMEOUT, method='signal'))
-    items.sort(key=lambda item: item.get_closest_marker('stops_server') is not None)
+    items.sort(key=stopping_order)
+
+
+def stopping_order(item):
+    """Tests that stop no server first, then those that stop them all, then the rest:
+    a server stopped is started again only when a later test needs it."""
+    marker = item.get_closest_marker('stops_server')
+    return 0 if marker is None else 1 if marker.kwargs.get('all') else 2
 
 
 @pytest.fixture(scope='session')

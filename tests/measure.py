@@ -12,23 +12,34 @@ one process may change another's limits; `trickle` also reads /proc/net/tcp.
 import argparse
 import contextlib
 import functools
+import gzip
 import http.client
 import json
+import re
 import resource
 import signal
 import socket
 import struct
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
 import xmlrpc.client
 import zlib
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
-from helpers import PROTOCOLS, XMLRPC_URL, PeakMemory, ordinary_call
+from helpers import (
+    JSONRPC_LOG_LINE,
+    PROTOCOLS,
+    XMLRPC_LOG_LINE,
+    XMLRPC_URL,
+    PeakMemory,
+    ordinary_call,
+)
 from processes import CallingClients, Server, idle_clients, wait_until
 
 HTTP_SERVERS = ['xmlrpc', 'jsonrpc']
@@ -106,20 +117,32 @@ def ctrl_c(count):
     print(f'rpyc: Ctrl-C with {count} idle clients stopped the server in {stopped:.2f} s')
 
 
-def big_call(name, megabytes):
-    """Make a valid call with one string argument of the given size, over raw HTTP."""
-    text = 'x' * (megabytes * 2**20)
+def call_body(name, text):
+    """A valid call with one string argument, as raw HTTP would carry it: (path, body)."""
     if name == 'xmlrpc':
         body = '<methodCall><methodName>addtogether</methodName><params><param><value>'
         body += f'<string>{text}</string></value></param></params></methodCall>'
-        path = '/RPC2'
-    else:
-        body = json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': 'lengths', 'params': [text]})
-        path = '/'
+        return '/RPC2', body.encode()
+    body = json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': 'lengths', 'params': [text]})
+    return '/', body.encode()
+
+
+def post(name, path, body, headers=()):
+    """POST a body to a server over raw HTTP; return the status and the answer's length."""
     connection = http.client.HTTPConnection('127.0.0.1', PROTOCOLS[name].port)
-    connection.request('POST', path, body.encode())
-    response = connection.getresponse()
-    assert response.status == 200 and len(response.read()) > len(text)
+    try:
+        connection.request('POST', path, body, dict(headers))
+        response = connection.getresponse()
+        return response.status, len(response.read())
+    finally:
+        connection.close()
+
+
+def big_call(name, megabytes):
+    """Make a valid call with one string argument of the given size, over raw HTTP."""
+    text = 'x' * (megabytes * 2**20)
+    status, length = post(name, *call_body(name, text))
+    assert status == 200 and length > len(text)
 
 
 def body(megabytes):
@@ -211,7 +234,8 @@ def resets(count):
         print(
             f'{name}: a reset adds {min(added)}-{max(added)} B to server.log, '
             f'{sum(added) / count:.0f} B on average; '
-            f'resets in a loop, {per_hour / 1e9:.1f} GB an hour'
+            f'resets in a loop, {per_hour / 1e9:.1f} GB an hour '
+            f'(the traceback names files under {sysconfig.get_paths()["stdlib"]})'
         )
 
 
@@ -225,24 +249,38 @@ def settled_size(path, quiet=0.02):
     return size
 
 
-def no_room():
-    """Each server with its address space capped at what it uses: a client, then calls."""
+def no_room(tries=6):
+    """Each server with its address space capped a margin above its size: a client, a call.
+
+    Measured 2026-12-06 (6 tries for each margin and server): see README's table.
+    """
     socket.setdefaulttimeout(3)
     for name in PROTOCOLS:
-        with running(name) as server:
-            pid = server.process.pid
-            before = resource.prlimit(pid, resource.RLIMIT_AS)
-            vms = psutil.Process(pid).memory_info().vms
-            resource.prlimit(pid, resource.RLIMIT_AS, (vms, before[1]))
-            with socket.create_connection(('127.0.0.1', server.protocol.port)):
-                capped = outcome(name)
-            resource.prlimit(pid, resource.RLIMIT_AS, before)
-            lifted = outcome(name)
-            cpu = timed_cpu(pid, 1)
-        print(
-            f'{name}: no address space left, a client connects; a call: {capped}; '
-            f'limit lifted, a call: {lifted}; {cpu:.2f} s of CPU in the next second'
-        )
+        for margin_kb in (0, 256, 1024, 16384):
+            outcomes = Counter()
+            for _ in range(tries):
+                with running(name) as server:
+                    outcomes[capped_outcome(server, margin_kb * 1024)] += 1
+            print(
+                f'{name}: address space capped {margin_kb} KB above its size, '
+                f'a client connects, {tries} times: {dict(outcomes)}'
+            )
+
+
+def capped_outcome(server, margin):
+    """What a server capped `margin` bytes above its size does with a client, then a call."""
+    pid, name = server.process.pid, server.protocol.name
+    before = resource.prlimit(pid, resource.RLIMIT_AS)
+    vms = psutil.Process(pid).memory_info().vms
+    resource.prlimit(pid, resource.RLIMIT_AS, (vms + margin, before[1]))
+    with socket.create_connection(('127.0.0.1', server.protocol.port)):
+        capped = outcome(name)
+    resource.prlimit(pid, resource.RLIMIT_AS, before)
+    if outcome(name).startswith('no answer'):
+        return f'hung for good ({timed_cpu(pid, 1):.2f} s of CPU in the next second)'
+    if capped.startswith('no answer'):
+        return 'turned clients away, then served once the limit was lifted'
+    return 'served'
 
 
 def outcome(name):
@@ -261,10 +299,15 @@ def timed_cpu(pid, seconds):
 
 
 def inflate(megabytes):
-    """rpyc_server.py given one compressed frame of zeros that inflates to `megabytes`."""
+    """rpyc_server.py given one compressed frame of zeros that inflates to `megabytes`.
+
+    Then what it still holds 2 s after the sender hung up, and how many
+    ordinary calls it answers before that memory is given back (at most 2,000).
+    """
     frame = zlib.compress(bytes(megabytes * 2**20), 9)
     with running('rpyc') as server:
         process = psutil.Process(server.process.pid)
+        start = process.memory_info().rss / 2**20
         longest = [0.0]
         address = ('127.0.0.1', server.protocol.port)
         with (
@@ -275,11 +318,18 @@ def inflate(megabytes):
             sock.sendall(struct.pack('!LB', len(frame), 1) + frame + b'\n')
             wait_until(server, lambda: 'Traceback' in server.log(), 'the frame refused', 120)
             held = process.memory_info().rss / 2**20
+        time.sleep(2)  # a measurement window: what stays held after the sender hung up
         after = process.memory_info().rss / 2**20
+        calls = 0
+        while process.memory_info().rss / 2**20 > start + 100 and calls < 2000:
+            ordinary_call('rpyc')
+            calls += 1
+        freed = process.memory_info().rss / 2**20
     print(
         f'rpyc: a {len(frame) / 2**20:.2f} MB frame inflating to {megabytes} MB: peak '
-        f'{memory.peak_mb:.0f} MB, {held:.0f} MB once refused, {after:.0f} MB after the '
-        f'sender hung up; another client waited up to {longest[0]:.1f} s'
+        f'{memory.peak_mb:.0f} MB, {held:.0f} MB once refused, {after:.0f} MB 2 s after the '
+        f'sender hung up (from {start:.0f} MB), {freed:.0f} MB after {calls} more calls; '
+        f'another client waited up to {longest[0]:.1f} s'
     )
 
 
@@ -386,6 +436,122 @@ def reset_a_connection(port):
     sock.close()
 
 
+def gzip_bodies(count):
+    """The HTTP servers given `count` gzip bodies at once, each a valid call of 19.9 MB.
+
+    Each server's handler (the Standard Library's, which jsonrpclib-pelix's
+    extends) inflates a body sent with `Content-Encoding: gzip` up to 20 MB
+    before it parses it; a letter repeated compresses about a thousand to one.
+    """
+    for name in HTTP_SERVERS:
+        path, body = call_body(name, 'x' * (20_000_000 - 200))
+        compressed = gzip.compress(body, 9)
+        headers = {'Content-Encoding': 'gzip', 'Content-Type': 'text/xml'}
+        longest = [0.0]
+        with running(name) as server, PeakMemory(server.process.pid) as memory:
+            started = time.monotonic()
+            with other_client(name, longest), ThreadPoolExecutor(count) as pool:
+                sent = [pool.submit(post, name, path, compressed, headers) for _ in range(count)]
+                answers = [future.result() for future in sent]
+            took = time.monotonic() - started
+        statuses = Counter(status for status, _ in answers)
+        print(
+            f'{name}: {count} gzip bodies of {len(compressed) / 1000:.1f} KB at once, each a '
+            f'{len(body) / 1e6:.1f} MB call ({count * len(compressed) / 1e6:.1f} MB sent in all): '
+            f'answered {dict(statuses)} in {took:.1f} s; peak {memory.peak_mb:.0f} MB; '
+            f'another client waited up to {longest[0]:.1f} s'
+        )
+
+
+def unread_answers(count, megabytes=4):
+    """`count` clients each make a call whose answer is `megabytes` MB, and never read it.
+
+    The server holds what it could not send for as long as each stays
+    connected; then what it still holds 2 s after they all hung up.
+    """
+    for name in HTTP_SERVERS:
+        path, body = call_body(name, 'x' * (megabytes * 2**20))
+        head = f'POST {path} HTTP/1.0\r\nContent-Length: {len(body)}\r\n\r\n'
+        with running(name) as server:
+            process = psutil.Process(server.process.pid)
+            before = process.memory_info().rss
+            with contextlib.ExitStack() as held:
+                for _ in range(count):
+                    address = ('127.0.0.1', server.protocol.port)
+                    held.enter_context(socket.create_connection(address)).sendall(
+                        head.encode() + body
+                    )
+                holding = settled_rss(process) - before
+                ordinary = timed(ordinary_call, name)
+            time.sleep(2)  # a measurement window: what stays held once they hung up
+            after = process.memory_info().rss - before
+        print(
+            f'{name}: {count} clients that never read a {megabytes} MB answer: the server '
+            f'holds {holding / 2**20:.0f} MB while they stay, and {after / 2**20:.0f} MB 2 s '
+            f'after they hung up; a call meanwhile took {ordinary * 1000:.0f} ms'
+        )
+
+
+def settled_rss(process, quiet=1, limit=60):
+    """The process's resident memory once it has not changed by 1 MB for `quiet` seconds."""
+    rss, since, started = process.memory_info().rss, time.monotonic(), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() - started < limit:
+        time.sleep(0.05)
+        now = process.memory_info().rss
+        if abs(now - rss) > 2**20:
+            rss, since = now, time.monotonic()
+    return rss
+
+
+# A line of a traceback socketserver writes, a line at a time, as a request fails.
+TRACEBACK_LINE = re.compile(r'-{40}|Exception occurred|Traceback|  |\w+(Error|Exception)\b')
+
+
+def interleaving(seconds=3, error_loops=4, callers=10):
+    """Connection resets in loops beside calling clients: how often a call's log line
+    lands inside another thread's traceback in server.log."""
+    for name in HTTP_SERVERS:
+        with running(name) as server:
+            port, done = server.protocol.port, threading.Event()
+            actions = [functools.partial(reset_a_connection, port)] * error_loops
+            actions += [functools.partial(ordinary_call, name)] * callers
+            threads = [
+                threading.Thread(target=again_and_again, args=(action, done)) for action in actions
+            ]
+            for thread in threads:
+                thread.start()
+            time.sleep(seconds)  # the window measured
+            done.set()
+            for thread in threads:
+                thread.join()
+            settled_size(server.log_path, 0.2)
+            lines = server.log_lines()
+        calls = [i for i, line in enumerate(lines) if CALL_LINE.fullmatch(line)]
+        inside = [
+            i
+            for i in calls
+            if 0 < i < len(lines) - 1
+            and TRACEBACK_LINE.match(lines[i - 1])
+            and TRACEBACK_LINE.match(lines[i + 1])
+        ]
+        tracebacks = sum(line.startswith('Traceback') for line in lines)
+        print(
+            f'{name}: {error_loops} loops of connection resets beside {callers} calling '
+            f'clients for {seconds} s: {tracebacks} tracebacks, {len(calls)} call lines, '
+            f'{len(inside)} of them inside a traceback'
+        )
+
+
+def again_and_again(action, done):
+    """Do `action()` until `done` is set, whatever errors it meets."""
+    while not done.is_set():
+        with contextlib.suppress(OSError):
+            action()
+
+
+CALL_LINE = re.compile(f'{XMLRPC_LOG_LINE.pattern}|{JSONRPC_LOG_LINE.pattern}')
+
+
 def main():
     # Started in the background of a script, we would pass SIGINT on ignored,
     # and the servers we start would ignore Ctrl-C: give them its default.
@@ -396,6 +562,8 @@ def main():
     commands = {'idle': idle, 'ctrl-c': ctrl_c, 'stops': stops, 'body': body, 'trickle': trickle}
     commands.update({'addtogether': addtogether, 'resets': resets, 'no-room': no_room})
     commands.update({'inflate': inflate, 'nesting': nesting, 'floods': floods})
+    commands.update({'gzip': gzip_bodies, 'unread-answers': unread_answers})
+    commands.update({'interleaving': interleaving})
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('command', choices=commands)
     parser.add_argument('number', type=int, nargs='?', help='how many (or how large)')

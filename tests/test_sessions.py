@@ -9,7 +9,7 @@ import re
 
 import pytest
 from helpers import JSONRPC_LOG_LINE, PROTOCOLS, README, ROOT, TRANSCRIPTS, XMLRPC_LOG_LINE
-from sessions import CLIENT, parse_session, readme_blocks, replay, stops_a_server
+from sessions import CLIENT, is_its_own, parse_session, readme_blocks, replay, stops_a_server
 
 
 @pytest.mark.parametrize('path', sorted(TRANSCRIPTS.glob('*.txt')), ids=lambda path: path.stem)
@@ -32,6 +32,8 @@ def marks(session):
     [
         pytest.param(heading, session, id=heading, marks=marks(session))
         for heading, session in readme_blocks('console')
+        # one with commands of its own is typed into bash and zsh by test_shells.py
+        if not any(is_its_own(command) for command, _ in parse_session(session))
     ],
 )
 def test_readme_session(heading, session, servers, run_client, tmp_path):

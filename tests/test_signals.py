@@ -43,20 +43,9 @@ def stop_with(signum, server):
 
 @pytest.mark.stops_server
 @EACH_SERVER
-def test_ctrl_c_stops_the_server_with_a_short_line(protocol, servers):
-    server = servers[protocol.name]
-    returncode, logged = stop_with(signal.SIGINT, server)
-    assert returncode == 0
-    assert logged == protocol.stop_lines
-
-
-@pytest.mark.stops_server
-@EACH_SERVER
-def test_ctrl_c_stops_a_server_run_with_warnings_as_errors(
-    protocol, servers, tmp_path, monkeypatch
-):
-    # A reader may set PYTHONWARNINGS=error. rpyc's own Ctrl-C would then fail,
-    # logging with its deprecated logger.warn(): rpyc_server.py has a stop of its own.
+def test_ctrl_c_stops_the_server_with_a_short_line(protocol, servers, tmp_path, monkeypatch):
+    # Also with warnings as errors, as some readers run Python: rpyc's own
+    # Ctrl-C would then fail, as it logs with its deprecated logger.warn().
     servers.stop(protocol.name)  # its port is ours
     monkeypatch.setenv('PYTHONWARNINGS', 'error')
     server = Server(protocol, tmp_path)

@@ -5,6 +5,7 @@ has one, and runs it in an environment made for it. Signals sent to uv must reac
 and nothing may be left running once uv exits. Skipped where uv is missing.
 """
 
+import concurrent.futures
 import os
 import shutil
 import signal
@@ -24,18 +25,19 @@ UV_RUN = (UV, 'run', '--quiet', '--no-project', '--python', str(BASE_PYTHON))
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.stops_server,
+    pytest.mark.stops_server(all=True),
     pytest.mark.skipif(UV is None, reason='uv is not installed: the `uv run` session is untried'),
 ]
 
 
-@pytest.mark.parametrize('name', PROTOCOLS)
-def test_a_session_through_uv_run(name, servers, tmp_path_factory, tmp_path):
-    servers.stop(name)  # its port is needed
+def a_session_through_uv_run(name, tmp_path_factory):
+    """The chapter's session of one protocol, its server and clients run by uv; then
+    `kill -STOP`, Ctrl-C and `kill` sent to uv."""
     uv_servers = Servers(tmp_path_factory, launcher=UV_RUN, start=[name])
     try:
         transcript = (TRANSCRIPTS / f'{name}.txt').read_text(encoding='utf-8')
-        replay(transcript, uv_servers, ClientRuns(uv_servers, tmp_path, UV_RUN), tmp_path)
+        workdir = tmp_path_factory.mktemp(f'{name}-through-uv')
+        replay(transcript, uv_servers, ClientRuns(uv_servers, workdir, UV_RUN), workdir)
         # README: `kill -STOP $!` pauses uv alone; the script it started runs on.
         server = uv_servers[name]
         server.process.send_signal(signal.SIGSTOP)
@@ -52,10 +54,19 @@ def test_a_session_through_uv_run(name, servers, tmp_path_factory, tmp_path):
             ordinary_call(name)
             logged_before = len(server.log_lines())
             server.process.send_signal(signum)
-            assert server.process.wait(timeout=5) in returncodes
-            assert server.log_lines()[logged_before:] == last_lines
+            assert server.process.wait(timeout=5) in returncodes, f'{name}: uv after {signum}'
+            assert server.log_lines()[logged_before:] == last_lines, f'{name} after {signum}'
             with pytest.raises(ProcessLookupError):  # uv's group is empty: nothing left
                 os.killpg(server.process.pid, 0)
             assert not port_accepts(PROTOCOLS[name].port)
     finally:
         uv_servers.stop_all()
+
+
+def test_the_sessions_through_uv_run(servers, tmp_path_factory):
+    for name in PROTOCOLS:
+        servers.stop(name)  # their ports are needed
+    with concurrent.futures.ThreadPoolExecutor(len(PROTOCOLS)) as pool:  # each its own port
+        sessions = [pool.submit(a_session_through_uv_run, n, tmp_path_factory) for n in PROTOCOLS]
+    for session in sessions:
+        session.result()  # raises what failed, if anything did
