@@ -95,7 +95,7 @@ if sys.version_info < (3, 10):  # what Python 3.9 prints instead
 if sys.version_info < (3, 14):  # before 3.14, json does not say where the value was
     HERE["\nwhen serializing list item 0\nwhen serializing dict item 'params'"] = ''
 # A line that timing may print otherwise; README gives both.
-OR_ELSE = {'EOFError: connection closed by peer': 'EOFError: [Errno 104] Connection reset by peer'}
+OR_ELSE = {'EOFError: [Errno 104] Connection reset by peer': 'EOFError: connection closed by peer'}
 
 
 def as_here(text):

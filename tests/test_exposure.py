@@ -83,9 +83,14 @@ class FileReader(rpyc.Service):
     def exposed_count_by_readlines(self, fileobj):
         return len(fileobj.readlines())
 
+    def exposed_call(self, function, fileobj):
+        return function(str(fileobj) == str(fileobj))
+
 
 @pytest.mark.slow
-def test_rpyc_at_its_defaults_lets_a_server_iterate_a_clients_file_but_call_no_method():
+def test_rpyc_at_its_defaults_lets_a_server_call_what_it_is_handed_but_no_method():
+    # README: a side may call what the other hands it, and use operators on
+    # it (print it, compare it, loop over it), but not reach a method by name.
     server = ThreadedServer(FileReader, hostname='127.0.0.1', port=0)
     thread = threading.Thread(target=server.start)
     thread.start()
@@ -93,8 +98,19 @@ def test_rpyc_at_its_defaults_lets_a_server_iterate_a_clients_file_but_call_no_m
         wait_for_port(server.port, thread.is_alive)  # start() listens
         with rpyc.connect('127.0.0.1', server.port) as conn:  # rpyc's default config
             assert conn.root.count_by_iterating(io.StringIO('one\ntwo\n')) == 2
+            assert conn.root.call(lambda same: f'called: {same}', io.StringIO()) == 'called: True'
             with pytest.raises(AttributeError, match="cannot access 'readlines'"):
                 conn.root.count_by_readlines(io.StringIO('one\ntwo\n'))
     finally:
         server.close()
         thread.join()
+
+
+def test_rpyc_listens_on_every_interface_unless_told():
+    # README: the book's RPyC server, which named no hostname, listened on
+    # every network interface; rpyc_server.py names localhost.
+    server = ThreadedServer(rpyc.VoidService, port=0)
+    try:
+        assert server.listener.getsockname()[0] in ('0.0.0.0', '::')
+    finally:
+        server.close()

@@ -2,6 +2,7 @@
 pinned as requirements.txt pins it, so that `uv run` can run it as it is."""
 
 import ast
+import importlib.metadata
 import re
 
 import pytest
@@ -70,3 +71,8 @@ def test_each_script_starts_with_the_shebang_then_any_block():
         assert lines[0] == '#!/usr/bin/env python3'
         if '# /// script' in lines:
             assert lines[1] == '# /// script', script
+
+
+def test_rpyc_needs_python_3_8_or_newer():
+    # README: Python 2 cannot install the rpyc these scripts use.
+    assert importlib.metadata.metadata('rpyc')['Requires-Python'] == '>=3.8'

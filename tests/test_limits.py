@@ -4,22 +4,8 @@ and each serves again once the clients that held it are gone.
 Every connected client holds a file descriptor and a thread in the server,
 and a process may hold only so many. Rather than open thousands of
 connections, the tests lower a running server's limits (Linux only, as
-`prlimit` does) and restore them afterwards.
-
-Figures too slow to take here are stated in README.md as measured with
-tests/measure.py (run from the project directory, no other server running):
-    python tests/measure.py idle 1000       memory and silence, 1,000 idle clients
-    python tests/measure.py idle 2000       (and 4000)
-    python tests/measure.py ctrl-c 5000     Ctrl-C of rpyc_server.py with 5,000
-    python tests/measure.py stops 30        Ctrl-C among 20 calling clients, 30 times
-    python tests/measure.py no-room         no address space left at all
-    python tests/measure.py body 200        a valid 200 MB call to each HTTP server
-    python tests/measure.py trickle 100     rpyc frames trickled in on 100 connections
-    python tests/measure.py inflate 1024    an rpyc frame that inflates to 1 GB
-    python tests/measure.py nesting 100000  an XML-RPC array 100,000 levels deep
-    python tests/measure.py addtogether     5 MB plus 100,000 one-character strings
-    python tests/measure.py resets 200      server.log's growth per connection reset
-    python tests/measure.py floods          server.log's growth under unwanted traffic
+`prlimit` does) and restore them afterwards. The figures too slow to take
+here are measured by tests/measure.py, which lists its commands.
 """
 
 import contextlib

@@ -5,10 +5,8 @@ going to server.log, run clients (or curl), `cat server.log`, stop the
 server. Every command's output is compared with what the session shows.
 """
 
-import re
-
 import pytest
-from helpers import JSONRPC_LOG_LINE, PROTOCOLS, README, ROOT, TRANSCRIPTS, XMLRPC_LOG_LINE
+from helpers import JSONRPC_LOG_LINE, PROTOCOLS, ROOT, TRANSCRIPTS, XMLRPC_LOG_LINE
 from sessions import CLIENT, is_its_own, parse_session, readme_blocks, replay, stops_a_server
 
 
@@ -71,13 +69,3 @@ def test_rpyc_server_logs_each_call(run_client):
 def test_startup_line_is_all_the_log_holds_at_start(protocol, servers):
     expected = [] if protocol.startup_line is None else [protocol.startup_line]
     assert servers[protocol.name].startup_log == expected
-
-
-def test_readme_contents_lists_every_section():
-    readme = README.read_text(encoding='utf-8')
-    contents = readme.partition('## Contents\n')[2].partition('\n## ')[0]
-    links = re.findall(r'^- \[(.+?)\]\(#([\w-]+)\)', contents, flags=re.MULTILINE)
-    sections = re.findall(r'^## (.+)$', readme, flags=re.MULTILINE)[1:]  # after Contents
-    assert [title for title, _ in links] == sections
-    for title, anchor in links:  # as GitHub makes them: lower case, no punctuation
-        assert anchor == re.sub(r'[^\w\- ]', '', title.lower()).replace(' ', '-')

@@ -167,6 +167,35 @@ def test_rpyc_client_counts_a_named_utf_8_file_whatever_the_locale(servers, tmp_
     ]
 
 
+@pytest.mark.slow  # a client process of its own
+def test_rpyc_client_given_a_file_not_utf_8_fails_with_an_error_from_two_sides_away(
+    servers, tmp_path
+):
+    # README: the client decodes the file as the server reads it, and the error
+    # crosses the wire twice: to the server, and back within its answer.
+    servers['rpyc']
+    path = tmp_path / 'not-text.dat'
+    path.write_bytes(b'ab\xff\xfe\n')
+    run = run_script('rpyc_client.py', str(path), cwd=tmp_path)
+    assert run.returncode == 1
+    lines = [line for line in run.stderr.decode().splitlines() if line and line[0] != ' ']
+    error = "'utf-8' codec can't decode byte 0xff in position 2: invalid start byte"
+    assert lines[1] == f'_get_exception_class.<locals>.Derived: {error}'
+    assert '========= Remote Traceback (2) =========' in lines
+    assert lines[-1] == f'UnicodeDecodeError: {error}'
+
+
+@pytest.mark.slow  # two client processes of its own
+def test_rpyc_client_takes_one_file_at_most(tmp_path):
+    # README: -h says how to call it; a second file is refused (exit status 2).
+    usage = run_script('rpyc_client.py', '-h', cwd=tmp_path)
+    assert usage.returncode == 0
+    assert usage.stdout.decode().startswith('usage: rpyc_client.py [-h] [path]\n')
+    refused = run_script('rpyc_client.py', 'one.txt', 'two.txt', cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.decode().endswith('error: unrecognized arguments: two.txt\n')
+
+
 def method_signature(method_name):
     """What the Standard Library's server never gives: [[return type, *argument types], ...]."""
     return [] if method_name == 'unsigned' else [['array', 'int', 'int', 'int']]

@@ -5,6 +5,8 @@ that notes what passes (tests/relay.py). The calls watched with verbose=True
 are README's prompt sessions, typed by test_lessons.py."""
 
 import concurrent.futures
+import importlib.util
+import io
 import pickle
 import re
 import struct
@@ -15,7 +17,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from helpers import JSON_LIBRARY, PROTOCOLS, README, STANDARD_JSON, protocol_of
+from helpers import JSON_LIBRARY, PROTOCOLS, README, ROOT, STANDARD_JSON, protocol_of
 from processes import run_script
 from relay import Relay
 from rpyc.core import brine, consts
@@ -226,7 +228,36 @@ def diagram(messages):
             else:
                 label = said(body)
         lines.append(f'    {arrow}: {label}')
-    return '\n'.join(lines) + '\n'
+    return '\n'.join(folded(lines, io.StringIO(rpyc_client().TEXT).readlines())) + '\n'
+
+
+def folded(lines, values):
+    """The lines, with the messages sent once for each value folded into a `loop`.
+
+    They are folded where each value's messages are the first value's, with
+    the value in its place, and come one after another, in the values' order.
+    """
+    first = next(i for i, line in enumerate(lines) if repr(values[0]) in line)
+    start = first - 1  # the request that asks for the value
+    size = next(i for i, line in enumerate(lines) if repr(values[1]) in line) - first
+
+    def as_one(k):
+        group = lines[start + k * size : start + (k + 1) * size]
+        return [line.replace(repr(values[k]), 'line') for line in group]
+
+    if any(as_one(k) != as_one(0) for k in range(len(values))):
+        return lines  # nothing to fold
+    loop = [f'    loop for each of the {len(values)} lines']
+    loop += [f'    {line}' for line in as_one(0)] + ['    end']
+    return lines[:start] + loop + lines[start + len(values) * size :]
+
+
+def rpyc_client():
+    """The client script as a module, to read its constants."""
+    spec = importlib.util.spec_from_file_location('rpyc_client', ROOT / 'rpyc_client.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_readme_draws_rpyc_clients_conversation(wire):
@@ -263,7 +294,7 @@ def measure(script, connections):
 def cost_table():
     """README's table of costs: {script: [the cells after the first], ...}."""
     readme = README.read_text(encoding='utf-8')
-    section = readme.partition('## What crosses the wire')[2]
+    section = readme.partition('### What each protocol costs')[2].partition('\n#')[0]
     rows = re.findall(r'^\| `(\w+\.py)`[^|]*((?:\|[^|\n]*)+)\|$', section, flags=re.MULTILINE)
     return {script: [cell.strip() for cell in cells.split('|')[1:]] for script, cells in rows}
 
