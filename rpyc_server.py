@@ -20,16 +20,17 @@ class LineCounter(rpyc.Service):
     def exposed_line_counter(self, fileobj, function):
         """Call `function(line)` for each line of `fileobj`; return how many."""
         print('Client has invoked exposed_line_counter()', flush=True)
-        lines = fileobj.readlines()  # through a proxy: the list stays on the client,
-        for line in lines:  # which sends each line as the loop asks for it
+        # fileobj is a proxy: readlines() runs on the client, which keeps the list
+        lines = fileobj.readlines()  # and sends each line as the loop asks for it
+        for line in lines:
             function(line)  # a call back to the client
         return len(lines)
 
 
 class PatientServer(ThreadedServer):
-    def accept(self):
-        try:  # rpyc turns a failed accept() (EMFILE: no descriptor left, say) into
-            super().accept()  # EOFError, which would end start() without a word
+    def accept(self):  # rpyc makes a failed accept() an EOFError, which would end start()
+        try:
+            super().accept()
         except EOFError as error:  # its __context__: the OSError rpyc was handling
             print('accept() failed:', error.__context__, flush=True)
             time.sleep(0.1)  # then start() calls accept() again

@@ -49,7 +49,7 @@ JSON_CHANGES = {
         "b'\\x00": 'words its error about bytes otherwise',
         'verbose=True': 'writes JSON without spaces',
     },
-    'simplejson': {"b'\\x00": 'sends bytes as text'},
+    'simplejson': {"b'\\x00": 'words its error about bytes otherwise (it sends UTF-8 as text)'},
 }
 
 
