@@ -94,13 +94,14 @@ def answered(name):
 def idle(count):
     """Memory per idle client, a call meanwhile, and the silence once all hang up.
 
-    Measured (5 runs of 1,000, 2,000 and 4,000 each, CPython 3.11.7; 3.14.10):
+    Measured (5 runs of 1,000, 2,000 and 4,000 each, CPython 3.11.7; 3.14.10,
+    and of 4,000 once more on 2026-12-06, within these but where said):
     each idle client 30 KB (RPyC 22 KB; 3.14: 31, 35 and 27 KB); 4,000 of
     them 117 to 119 MB for an HTTP server, 85 MB for RPyC (3.14: 121, 138 and
     105 MB); a call among 1,000 to 4,000 of them 2 to 3 ms, RPyC 4 to 11 ms
     (3.14: 1 to 4 ms, RPyC 4 to 9 ms). Silence as they all hang up: 1,000,
     0.1 to 0.9 s; 2,000, 0.2 to 2.0 s, RPyC 1.8 to 4.7 s; 4,000, 2.6 to
-    9.9 s, RPyC 12.9 to 34.5 s (3.14: 0.0 to 0.7 s; 0.4 to 4.8 s, RPyC 3.6 to
+    10.3 s (10.3 on 2026-12-06), RPyC 12.9 to 34.5 s (3.14: 0.0 to 0.7 s; 0.4 to 4.8 s, RPyC 3.6 to
     7.1 s; 0.9 to 26.9 s, RPyC 14.0 to 26.3 s).
     """
     for name in PROTOCOLS:
@@ -187,8 +188,8 @@ def big_call(name, megabytes):
 def body(megabytes):
     """The HTTP servers' peak memory while they take a valid call of that size.
 
-    Measured (5 runs of 200 MB, CPython 3.11.7; 3.14.10): 1.1 GB for XML-RPC,
-    1.2 GB for JSON-RPC (3.14: 1.0 and 1.2 GB).
+    Measured (5 runs of 200 MB, CPython 3.11.7; 3.14.10, and once more on
+    2026-12-06): 1.1 GB for XML-RPC, 1.2 GB for JSON-RPC (3.14: 1.0 and 1.2 GB).
     """
     for name in HTTP_SERVERS:
         with running(name) as server, PeakMemory(server.process.pid) as memory:
@@ -199,9 +200,10 @@ def body(megabytes):
 def trickle(connections, bytes_each=2400):
     """rpyc's memory as frames that claim 2 GB arrive a byte at a time.
 
-    Measured (5 runs on 100 connections, CPython 3.11.7; 3.14.10): 345 to
-    596 MB for 240 KB received, 1.5 to 2.5 KB a byte (3.14: 580 to 716 MB,
-    2.5 to 3.1 KB a byte), held until the connections close.
+    Measured (5 runs on 100 connections, CPython 3.11.7; 3.14.10, and once
+    more on 2026-12-06): 334 to 596 MB for 240 KB received, 1.4 to 2.5 KB a
+    byte (3.14: 580 to 716 MB, 2.5 to 3.1 KB a byte), held until the
+    connections close.
     """
     with running('rpyc') as server:
         process = psutil.Process(server.process.pid)
@@ -240,8 +242,9 @@ def unread(port):
 def addtogether():
     """One call that adds a 5 MB string and 100,000 short ones, and a client waiting.
 
-    Measured (5 runs, CPython 3.11.7; 3.14.10): 20.4 to 21.0 s (3.14: 23.9 to
-    24.3 s), another client waiting nearly as long.
+    Measured (5 runs, CPython 3.11.7; 3.14.10, and once more on 2026-12-06,
+    on a slower machine): 20.4 to 24.8 s (3.14: 23.9 to 29.1 s), another
+    client waiting nearly as long.
     """
     longest = [0]
     with running('xmlrpc'):
@@ -427,9 +430,10 @@ def other_client(name, longest):
 def nesting(depth):
     """An XML-RPC call to remote_repr() with an array nested `depth` levels deep.
 
-    Measured (5 runs of 100,000 levels, 4.1 MB, CPython 3.11.7; 3.14.10): a
-    fault in 0.5 to 0.6 s, no client waiting (3.14: a fault, "Stack overflow",
-    in 0.9 to 1.2 s, another client waiting 0.7 to 0.8 s).
+    Measured (5 runs of 100,000 levels, 4.1 MB, CPython 3.11.7; 3.14.10, and
+    once more on 2026-12-06): a fault in 0.4 to 0.6 s, no client waiting
+    (3.14: a fault, "Stack overflow", in 0.9 to 1.3 s, another client waiting
+    0.7 to 0.8 s).
     """
     body = '<methodCall><methodName>remote_repr</methodName><params><param><value>'
     body += '<array><data><value>' * depth + '<int>1</int>' + '</value></data></array>' * depth
@@ -455,12 +459,13 @@ def nesting(depth):
 def floods(seconds=2):
     """How fast server.log grows under each kind of unwanted traffic, sent in a loop.
 
-    Measured (5 runs, CPython 3.11.7; 3.14.10): a client turned away, 0.6 to
+    Measured (5 runs, CPython 3.11.7; 3.14.10, and once more on 2026-12-06,
+    within these but where said): a client turned away, 0.6 to
     1.1 KB, RPyC 41 to 43 B; in a connect loop 0.1 to 0.2 GB an hour (the
     loop waits on a full listen queue), RPyC 1.7 to 2.1 GB (3.14: 0.8 to
     1.5 KB, RPyC 43 to 44 B, 0.2 GB, RPyC 2.2 GB). A JSON-RPC body not UTF-8:
-    0.6 KB, 2.1 to 2.5 GB an hour (3.14: 0.5 KB, 1.7 to 2.2 GB). An RPyC frame
-    that does not inflate: 2.5 KB, 4.5 to 4.9 GB an hour (3.14: 2.6 KB, 3.9 to
+    0.6 KB, 1.8 to 2.5 GB an hour (3.14: 0.5 KB, 1.7 to 2.2 GB). An RPyC frame
+    that does not inflate: 2.5 KB, 3.8 to 4.9 GB an hour (3.14: 2.6 KB, 3.9 to
     5.5 GB).
     """
     for name in PROTOCOLS:
