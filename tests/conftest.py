@@ -3,7 +3,9 @@
 The three servers start together, once, and are shared by every test; a test
 that stops one (marked `stops_server`) runs after the others, and the next
 test that needs that server starts it again. A server that dies during any
-other test fails that test, with its exit status and its log.
+other test fails that test, with its exit status and its log. A port a
+server needs that is taken before the run (by a server left running from
+README's sessions, say) ends the run before any test, naming what holds it.
 """
 
 import signal
