@@ -9,11 +9,11 @@ Start jsonrpc_server.py first. JSON has no tuples, so (1, 2, 3) comes back as
 a list; a dict keeps the order in which it was written.
 """
 
-import jsonrpclib
+from jsonrpclib import Server
 
 
 def main():
-    proxy = jsonrpclib.ServerProxy('http://localhost:7002')
+    proxy = Server('http://localhost:7002')
     print(proxy.lengths((1, 2, 3), 27, {'Rigel': 0.12, 'Sirius': -1.46}))
 
 

@@ -7,36 +7,36 @@
 
 Start rpyc_server.py first. The server reads the file through a proxy and
 calls `noisy()` back for each line, so the "Noisy:" lines are printed here,
-by the client. Counts a five-line text held in memory, or the UTF-8 text
-file named on the command line.
+by the client. It counts the lines of the book's testfile.txt, held here in
+memory, or of the UTF-8 text file named on the command line.
 """
 
-import argparse
 import io
+import sys
 
 import rpyc
 
-TEXT = 'Simple\nis\nbetter\nthan\ncomplex.\n'
-
-
-def noisy(line):
-    print('Noisy:', repr(line))
-
-
-def open_text(path):
-    return open(path, encoding='utf-8') if path else io.StringIO(TEXT)
+TESTFILE = 'Simple\nis\nbetter\nthan\ncomplex.\n'
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('path', nargs='?', help='a UTF-8 text file to count instead')
-    args = parser.parse_args()
     # Let the server use every public attribute of what we pass, such as the
     # file's readlines(); by default rpyc allows only a safe few.
     config = {'allow_public_attrs': True}
-    with rpyc.connect('localhost', 18861, config=config) as conn, open_text(args.path) as fileobj:
-        count = conn.root.line_counter(fileobj, noisy)
-    print('The number of lines in the file was', count)
+    with rpyc.connect('localhost', 18861, config=config) as proxy, testfile() as fileobj:
+        linecount = proxy.root.line_counter(fileobj, noisy)
+    print('The number of lines in the file was', linecount)
+
+
+def noisy(string):
+    print('Noisy:', repr(string))
+
+
+def testfile():
+    """The UTF-8 text file named on the command line, or else the book's testfile.txt."""
+    if len(sys.argv) > 1:
+        return open(sys.argv[1], encoding='utf-8')
+    return io.StringIO(TESTFILE)
 
 
 if __name__ == '__main__':

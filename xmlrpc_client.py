@@ -12,10 +12,10 @@ def main():
     proxy = xmlrpc.client.ServerProxy('http://127.0.0.1:7001')
     print(proxy.addtogether('x', 'ÿ', 'z'))
     print(proxy.addtogether(20, 30, 4, 1))
-    print(proxy.quadratic(2, -16, 0))  # 2x² - 16x = 0 has the roots 0 and 8
+    print(proxy.quadratic(2, -16, 0))  # 2x² - 16x = 0: the roots 0 and 8
     print(proxy.quadratic(1, 2, 1))
-    print(proxy.remote_repr([1, 2.0, 'three']))
     print(proxy.remote_repr((1, 2.0, 'three')))  # a tuple arrives as a list
+    print(proxy.remote_repr([1, 2.0, 'three']))
     print(proxy.remote_repr({'data': {'age': 42, 'sex': 'M'}, 'name': 'Arthur'}))
     print(proxy.quadratic(1, 0, 1))  # x² + 1 = 0 has no real roots: a Fault
 

@@ -9,19 +9,22 @@ import xmlrpc.client
 
 def main():
     proxy = xmlrpc.client.ServerProxy('http://127.0.0.1:7001')
+
     print('Here are the functions supported by this server:')
-    for name in proxy.system.listMethods():
-        if name.startswith('system.'):
+    for method_name in proxy.system.listMethods():
+        if method_name.startswith('system.'):
             continue
-        signatures = proxy.system.methodSignature(name)
-        if isinstance(signatures, list) and signatures:  # each: [return type, *arg types]
-            for types in signatures:
-                print(f'{name}({", ".join(types[1:])}) -> {types[0]}')
-        else:  # none given: the Standard Library's server says 'signatures not supported'
-            print(f'{name}(...)')
-        help_text = proxy.system.methodHelp(name)
-        if help_text:  # a function without a docstring has none
-            print('  ', help_text)
+
+        signatures = proxy.system.methodSignature(method_name)
+        if isinstance(signatures, list) and signatures:
+            for signature in signatures:
+                print(f'{method_name}({signature})')
+        else:  # the Standard Library's server says 'signatures not supported'
+            print(f'{method_name}(...)')
+
+        method_help = proxy.system.methodHelp(method_name)
+        if method_help:  # a function without a docstring has none
+            print('  ', method_help)
 
 
 if __name__ == '__main__':

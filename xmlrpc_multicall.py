@@ -12,7 +12,7 @@ def main():
     proxy = xmlrpc.client.ServerProxy('http://127.0.0.1:7001')
     multicall = xmlrpc.client.MultiCall(proxy)
     multicall.addtogether('a', 'b', 'c')
-    multicall.quadratic(2, -16, 0)  # 2x² - 16x = 0 has the roots 0 and 8
+    multicall.quadratic(2, -16, 0)  # 2x² - 16x = 0: the roots 0 and 8
     multicall.remote_repr([1, 2.0, 'three'])
     for answer in multicall():
         print(answer)

@@ -1,24 +1,22 @@
-"""Fixtures that run the scripts the way a reader's shell runs them.
+"""Fixtures that run the scripts the way a reader's shell runs them. The three servers start
+together, once, shared by every test; a test that stops one (`stops_server`) runs after the
+others, and the next test that needs it starts it again. A server that dies during another
+test fails that test, with its exit status and log. A port taken before the run (by a server
+left from README's sessions, say) ends it at once, naming the holder. With CI_NO_SKIPS=1
+(CI's rows that must run every test), a skip fails."""
 
-The three servers start together, once, and are shared by every test; a test
-that stops one (marked `stops_server`) runs after the others, and the next
-test that needs that server starts it again. A server that dies during any
-other test fails that test, with its exit status and its log. A port a
-server needs that is taken before the run (by a server left running from
-README's sessions, say) ends the run before any test, naming what holds it.
-"""
-
+import os
 import signal
 import socket
 import xmlrpc.client
 
-import jsonrpclib
 import pytest
-from helpers import JSONRPC_URL, PROTOCOLS, XMLRPC_URL, rpyc_connect
+from helpers import PROTOCOLS, XMLRPC_URL, rpyc_connect
 from processes import ClientRuns, Servers, port_is_free, who_holds
 from sessions import transcript_clients
 
 TEST_TIMEOUT = 60  # seconds: no single test may hang the run longer than this
+NO_SKIPS = os.environ.get('CI_NO_SKIPS') == '1'
 
 
 @pytest.hookimpl(tryfirst=True)  # before the terminal reporter reads its options
@@ -56,6 +54,15 @@ def pytest_collection_modifyitems(items):
     items.sort(key=stopping_order)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if NO_SKIPS and report.skipped:
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome, report.longrepr = 'failed', f'skipped, and CI_NO_SKIPS=1: {reason}'
+    return report
+
+
 def stopping_order(item):
     """Tests that stop no server first, then those that stop them all, then the rest:
     a server stopped is started again only when a later test needs it."""
@@ -84,11 +91,8 @@ def no_server_dies(request):
 
 @pytest.fixture(scope='session')
 def run_client(servers, tmp_path_factory):
-    """Run a client script once, as a reader does; runs are remembered.
-
-    Every client of the transcripts runs at once, first: the runs that the
-    transcripts and README.md show are ready by the time a test asks.
-    """
+    """Run a client script once, as a reader does, remembered; the transcripts' clients run
+    first, side by side, ready by the time a test asks."""
     runs = ClientRuns(servers, tmp_path_factory.mktemp('client-workdir'))
     runs.run_together(transcript_clients())
     return runs
@@ -98,12 +102,6 @@ def run_client(servers, tmp_path_factory):
 def xmlrpc_proxy(servers):
     servers['xmlrpc']
     return xmlrpc.client.ServerProxy(XMLRPC_URL)
-
-
-@pytest.fixture
-def jsonrpc_proxy(servers):
-    servers['jsonrpc']
-    return jsonrpclib.ServerProxy(JSONRPC_URL)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""What the tests share: the servers and how to call them, running scripts
-the way a reader does, and comparing shell sessions with real output."""
+"""What the tests share: the servers, how to call them, raw or not, and servers of a test's own."""
 
+import contextlib
 import io
 import json
 import os
@@ -8,103 +8,47 @@ import re
 import socket
 import threading
 import time
+import typing
 import xmlrpc.client
 from pathlib import Path
 
 import jsonrpclib
 import jsonrpclib.jsonrpc
-import psutil
-import pytest
 import rpyc
 from jsonrpclib import jsonlib
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSCRIPTS = Path(__file__).resolve().parent / 'transcripts'
 README = ROOT / 'README.md'
+LINUX = os.uname().sysname == 'Linux'
 
-
-CI = os.environ.get('CI') == 'true'
-
-# jsonrpclib-pelix writes and reads JSON with the first of orjson, ujson,
-# simplejson and cjson it can import, and with the json module only when it
-# finds none (jsonrpclib/jsonlib.py); README says what each changes. The
-# scripts are left as the chapter has them, rather than made to choose.
-JSON_LIBRARY = {
-    'OrJsonHandler': 'orjson',
-    'UJsonHandler': 'ujson',
-    'SimpleJsonHandler': 'simplejson',
-    'CJsonHandler': 'cjson',
-}.get(type(jsonlib.get_handler()).__name__, 'json')
+# jsonrpclib-pelix writes JSON with the first of orjson, ujson, simplejson and cjson it can
+# import, else with json (jsonrpclib/jsonlib.py: OrJsonHandler...); README says what each changes.
+JSON_LIBRARY = type(jsonlib.get_handler()).__name__.replace('Handler', '').lower()
 _SAMPLE = {'result': [0.12, None], 'id': 1}
 STANDARD_JSON = jsonrpclib.jsonrpc.jdumps(_SAMPLE) == json.dumps(_SAMPLE)
-# What README's JSON-RPC prompt sessions show that each library changes.
-JSON_CHANGES = {
-    'orjson': {
-        '2**100': 'refuses integers over 64 bits',
-        "{1: 'H'": 'refuses integer dict keys',
-        "b'\\x00": 'words its error about bytes otherwise',
-        'verbose=True': 'writes JSON without spaces',
-    },
-    'ujson': {
-        "b'\\x00": 'words its error about bytes otherwise',
-        'verbose=True': 'writes JSON without spaces',
-    },
-    'simplejson': {"b'\\x00": 'words its error about bytes otherwise (it sends UTF-8 as text)'},
-}
 
 
-def json_library_changes(session):
-    """Why this environment's JSON library makes a README session print otherwise, or None."""
-    if 'jsonrpclib' not in session:
-        return None
-    changes = [
-        why for shown, why in JSON_CHANGES.get(JSON_LIBRARY, {}).items() if shown in session
-    ]
-    if not changes:
-        return None
-    return f'jsonrpclib-pelix uses {JSON_LIBRARY} here, which ' + ', and '.join(changes)
+class Protocol(typing.NamedTuple):
+    """A server script, its port, and the line it logs as it starts (None: it prints none)."""
 
-
-def json_as_written_here(text):
-    """README's text, with each line that is a JSON object written as jsonrpclib writes it."""
-    if STANDARD_JSON:
-        return text
-    return re.sub(
-        r'(?m)^\{".*\}$', lambda line: jsonrpclib.jsonrpc.jdumps(json.loads(line.group())), text
-    )
-
-
-def skip_unless_ci(reason):
-    """Skip the test, saying why; under CI=true, where everything must run, fail it."""
-    if CI:
-        pytest.fail(f'{reason}, and CI=true: every test must run', pytrace=False)
-    pytest.skip(reason)
-
-
-class Protocol:
-    """A server script, its port, and the lines it logs on start and on Ctrl-C."""
-
-    def __init__(self, name, script, port, startup_line, stop_lines):
-        self.name = name
-        self.script = script
-        self.port = port
-        self.startup_line = startup_line  # None: the server prints nothing
-        self.stop_lines = stop_lines  # what a Ctrl-C leaves in its log
+    name: str
+    script: str
+    port: int
+    startup_line: typing.Optional[str]
 
     def __repr__(self):
         return self.name
 
 
 PROTOCOLS = {
-    p.name: p
-    for p in [
-        Protocol('xmlrpc', 'xmlrpc_server.py', 7001, 'Server ready', ['Server stopped']),
-        Protocol('jsonrpc', 'jsonrpc_server.py', 7002, 'Starting server', ['Server stopped']),
-        Protocol('rpyc', 'rpyc_server.py', 18861, None, ['Server stopped']),
-    ]
+    'xmlrpc': Protocol('xmlrpc', 'xmlrpc_server.py', 7001, 'Server ready'),
+    'jsonrpc': Protocol('jsonrpc', 'jsonrpc_server.py', 7002, 'Starting server'),
+    'rpyc': Protocol('rpyc', 'rpyc_server.py', 18861, None),
 }
 XMLRPC_URL = 'http://127.0.0.1:7001'
 JSONRPC_URL = 'http://localhost:7002'
+EACH_PROTOCOL = {'argnames': 'protocol', 'argvalues': PROTOCOLS.values(), 'ids': repr}
 
 
 def protocol_of(script):
@@ -115,13 +59,12 @@ def protocol_of(script):
 # The request lines of http.server's log, as the transcripts show them.
 TIMESTAMP = re.compile(r'\[\d\d/[A-Z][a-z]{2}/\d{4} \d\d:\d\d:\d\d\]')
 XMLRPC_LOG_LINE = re.compile(rf'127\.0\.0\.1 - - {TIMESTAMP.pattern} "POST /RPC2 HTTP/1\.1" 200 -')
-JSONRPC_LOG_LINE = re.compile(rf'127\.0\.0\.1 - - {TIMESTAMP.pattern} "POST / HTTP/1\.1" 200 -')
 
 
-def rpyc_connect():
+def rpyc_connect(port=PROTOCOLS['rpyc'].port, **config):
     """Connect as rpyc_client.py does: the server may read our file objects."""
-    config = {'allow_public_attrs': True, 'sync_request_timeout': 10}
-    return rpyc.connect('localhost', PROTOCOLS['rpyc'].port, config=config)
+    config = {'allow_public_attrs': True, 'sync_request_timeout': 10, **config}
+    return rpyc.connect('localhost', port, config=config)
 
 
 def ordinary_call(name, n=3):
@@ -145,56 +88,89 @@ def port_accepts(port, host='127.0.0.1'):
         return False
 
 
+def wait_until(condition, what, timeout=2, then=lambda: None):
+    """Poll until condition() is true, calling then() between tries; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f'{what} after {timeout} s'
+        then()
+        time.sleep(0.01)
+
+
 def wait_for_port(port, alive=lambda: True, timeout=10):
     """Wait for the port to take connections; fail if alive() turns false meanwhile."""
-    deadline = time.monotonic() + timeout
-    while not port_accepts(port):
+
+    def listening():
         assert alive(), f'what was to listen on port {port} has ended'
-        assert time.monotonic() < deadline, f'nothing listens on port {port} after {timeout} s'
-        time.sleep(0.01)  # poll the port, not a guess at how long startup takes
+        return port_accepts(port)
+
+    wait_until(listening, f'nothing listens on port {port}', timeout)
 
 
-def open_descriptors(pid):
-    """How many files and sockets the process holds open."""
-    return psutil.Process(pid).num_fds()
+# Raw requests: bytes as a client in another language would send them ----------
 
 
-def cpu_seconds(pid):
-    """The CPU time the process has used so far, user and system."""
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+def http_request(path, body, method='POST', **headers):
+    """An HTTP/1.1 request as bytes; header names from keywords: Content_Type=..."""
+    headers = {'Host': '127.0.0.1', **headers}
+    lines = [f'{method} {path} HTTP/1.1']
+    lines += [f'{name.replace("_", "-")}: {value}' for name, value in headers.items()]
+    return '\r\n'.join(lines).encode() + b'\r\n\r\n' + body
 
 
-class PeakMemory:
-    """The most resident memory a process is seen to hold, in MB, while in use.
+def post(path, body, content_type, **headers):
+    """A POST of the body, with its Content-Type and Content-Length."""
+    return http_request(path, body, Content_Type=content_type, Content_Length=len(body), **headers)
 
-        with PeakMemory(pid) as memory:
-            ...                  # send the server something
-        memory.peak_mb
 
-    No portable call reads another process's peak (Linux keeps it in /proc
-    only), so a thread samples the process's memory every millisecond. A
-    spike that matters, hundreds of MB, takes far longer than that to fill.
-    """
+def xml_call(method, *params):
+    """An XML-RPC call, as a POST, of values written out: xml_call('f', '<int>1</int>')."""
+    values = ''.join(f'<param><value>{param}</value></param>' for param in params)
+    text = f'<methodCall><methodName>{method}</methodName><params>{values}</params></methodCall>'
+    return post('/RPC2', text.encode(), 'text/xml')
 
-    def __init__(self, pid):
-        self._process = psutil.Process(pid)
-        self._done = threading.Event()
-        self.peak_mb = self._rss_mb()
 
-    def _rss_mb(self):
-        return self._process.memory_info().rss / 2**20
+def json_call(params, method='lengths', **request):
+    """A JSON-RPC 2.0 call of `method` with `params`, as a POST."""
+    body = {'jsonrpc': '2.0', 'method': method, 'params': params, 'id': 1, **request}
+    return post('/', json.dumps(body).encode(), 'application/json')
 
-    def _sample(self):
-        while not self._done.wait(0.001):
-            self.peak_mb = max(self.peak_mb, self._rss_mb())
 
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._sample)
-        self._thread.start()
-        return self
+def exchange(port, data, timeout=10):
+    """Send raw bytes to a port, stop sending, and return all that comes back."""
+    with socket.create_connection(('127.0.0.1', port), timeout=timeout) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        return b''.join(iter(lambda: sock.recv(65536), b''))
 
-    def __exit__(self, *exc_info):
-        self._done.set()
-        self._thread.join()
-        self.peak_mb = max(self.peak_mb, self._rss_mb())
+
+def http_answer(answer):
+    """(status, {header: value}, body) of a raw HTTP answer."""
+    head, _, body = answer.partition(b'\r\n\r\n')
+    status_line, *header_lines = head.decode('latin-1').split('\r\n')
+    headers = dict(line.split(': ', 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, body
+
+
+# Servers of a test's own ------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Run a socketserver or rpyc server in a thread for the block, then close it:
+    `with serving(SimpleXMLRPCServer(('127.0.0.1', 0))) as port: ...`"""
+    if isinstance(server, rpyc.utils.server.Server):
+        thread = threading.Thread(target=server.start)
+        stop, port = server.close, server.port
+    else:
+        thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01})
+        stop, port = server.shutdown, server.server_address[1]
+    thread.start()
+    try:
+        wait_for_port(port, thread.is_alive)
+        yield port
+    finally:
+        stop()
+        thread.join(timeout=10)
+        if not isinstance(server, rpyc.utils.server.Server):
+            server.server_close()

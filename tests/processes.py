@@ -1,10 +1,7 @@
-"""The scripts as processes: run the way a reader's shell runs them.
-
-A server starts as `python3 <script> &>server.log &` would start it: a
-process of its own, stdout and stderr to a server.log, no PYTHONUNBUFFERED.
-A client runs from a directory other than the project's. A launcher other
-than python3 (`uv run`, say) may start either.
-"""
+"""The scripts as processes, run as a reader's shell runs them: a server as `python3 <script>
+&>server.log &` would (a process group of its own, stdout and stderr to server.log, no
+PYTHONUNBUFFERED), a client from a directory other than the project's; either perhaps by
+another launcher (`uv run`, say)."""
 
 import concurrent.futures
 import contextlib
@@ -14,32 +11,23 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections import defaultdict
 
 import psutil
 import pytest
-from helpers import PROTOCOLS, ROOT, ordinary_call, port_accepts, protocol_of
+from helpers import PROTOCOLS, ROOT, port_accepts, protocol_of
 
-START_TIMEOUT = 10  # seconds for a server to listen after it is launched
-STARTUP_LINE_TIMEOUT = 2  # seconds for its startup line to reach server.log
-
+START_TIMEOUT = 10  # seconds for a server to listen, and log its first line, once launched
 PYTHON = (sys.executable,)  # runs a script as `python3 script.py` does
 
 
-def script_env():
-    """The environment a reader's shell gives a script, plus one guard.
-
-    This machine sets PYTHONUNBUFFERED, which readers' machines do not: it is
-    removed. A DeprecationWarning, from the scripts or the libraries they use,
-    becomes an error, so that the suite meets it before a reader's Python
-    does; the reader's own PYTHONWARNINGS (`error`, say) is kept before it.
-    """
+def script_env(warnings='error::DeprecationWarning'):
+    """The environment a reader's shell gives a script, but PYTHONUNBUFFERED, which this
+    machine sets and readers' do not; and a DeprecationWarning, from the scripts or their
+    libraries, an error, after the reader's own PYTHONWARNINGS (`error`, say)."""
     env = dict(os.environ)
     env.pop('PYTHONUNBUFFERED', None)
-    warnings = [env.get('PYTHONWARNINGS'), 'error::DeprecationWarning']  # the last one wins
-    env['PYTHONWARNINGS'] = ','.join(filter(None, warnings))
+    env['PYTHONWARNINGS'] = ','.join(filter(None, [env.get('PYTHONWARNINGS'), warnings]))
     return env
 
 
@@ -57,11 +45,8 @@ def with_the_scripts(directory):
 
 
 def shell_env(bin_directory):
-    """script_env() for a shell, whose `python3` is the Python that runs the tests.
-
-    As in a reader's activated virtual environment: the shell finds `python3`
-    first in a directory of its own.
-    """
+    """script_env() for a shell whose `python3` is the Python that runs the tests, first on
+    the PATH, as in a reader's activated virtual environment."""
     bin_directory.mkdir(exist_ok=True)
     python3 = bin_directory / 'python3'
     python3.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
@@ -71,20 +56,12 @@ def shell_env(bin_directory):
     return env
 
 
-def script_command(script, *args, launcher=PYTHON):
-    return [*launcher, str(ROOT / script), *args]
-
-
 def run_script(script, *args, cwd, launcher=PYTHON, timeout=30, **env):
-    """Run one of the project's scripts as a reader would, from the directory `cwd`,
-    with any variables given set in its environment."""
+    """Run one of the project's scripts as a reader would, from `cwd`, with any variables
+    given set in its environment."""
+    command = [*launcher, str(ROOT / script), *args]
     return subprocess.run(
-        script_command(script, *args, launcher=launcher),
-        check=False,
-        capture_output=True,
-        cwd=cwd,
-        env={**script_env(), **env},
-        timeout=timeout,
+        command, capture_output=True, cwd=cwd, env={**script_env(), **env}, timeout=timeout
     )
 
 
@@ -99,30 +76,21 @@ def port_is_free(port):
     return True
 
 
-def listeners(port):
-    """The processes this user may look into that listen on the TCP port."""
-    found = []
-    for process in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):  # ended meanwhile, or not ours to look into
-            if any(
-                connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
-                for connection in process.net_connections('tcp')
-            ):
-                found.append(process)
-    return found
-
-
 def who_holds(protocol):
     """Tell a reader what holds the port a server needs, and how to stop it."""
     port, script = protocol.port, protocol.script
     lines = []
-    for process in listeners(port):
-        with contextlib.suppress(psutil.Error):  # ended meanwhile: nothing to say of it
-            lines += [
-                f'Port {port} ({script}) is held by PID {process.pid}, a server left running?',
-                f'    {shlex.join(process.cmdline())}',
-                f'    Stop it with: kill {process.pid}',
-            ]
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):  # ended meanwhile, or not ours to look into
+            if any(
+                c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                for c in process.net_connections('tcp')
+            ):
+                lines += [
+                    f'Port {port} ({script}) is held by PID {process.pid}, a server left running?',
+                    f'    {shlex.join(process.cmdline())}',
+                    f'    Stop it with: kill {process.pid}',
+                ]
     return lines or [
         f'Port {port} ({script}) is held by a process this user cannot look into.',
         f'    `lsof -i :{port}` names it, or on Linux `ss -ltnp "sport = {port}"`',
@@ -131,36 +99,25 @@ def who_holds(protocol):
 
 
 class Server:
-    """A server script running in its own process, logging to server.log.
+    """A server script in a process of its own, logging to server.log in a directory that
+    holds the scripts too, as a reader's does."""
 
-    Its directory holds the scripts too, as a reader's does.
-    """
-
-    def __init__(self, protocol, directory, launcher=PYTHON):
-        self.protocol = protocol
+    def __init__(self, protocol, directory, launcher=PYTHON, env=None):
+        self.protocol, self.ready, self.failure, self.process = protocol, False, None, None
         self.log_path = with_the_scripts(directory) / 'server.log'
-        self.log_path.touch()
-        self.process = None
-        self.ready = False
-        self.failure = None  # why it did not become ready, if it did not
-        if port_accepts(protocol.port):
-            port = protocol.port
-            self.failure = f'port {port} is in use: is a server from an earlier run still going?'
+        if port_accepts(protocol.port):  # or another process's answers would pass for ours
+            self.failure = f'port {protocol.port} is in use: a server from an earlier test?'
             return
         with open(self.log_path, 'wb') as log:
             self.process = subprocess.Popen(
-                script_command(protocol.script, launcher=launcher),
+                [*launcher, str(ROOT / protocol.script)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=directory,
-                env=script_env(),
+                env=env or script_env(),
                 start_new_session=True,  # like a shell's background job: a group of its own
             )
-
-    def stopped(self):
-        """True once a server that was ready has exited."""
-        return self.ready and self.process.poll() is not None
 
     def log(self):
         return self.log_path.read_bytes().decode('utf-8', 'backslashreplace')
@@ -168,48 +125,32 @@ class Server:
     def log_lines(self):
         return self.log().splitlines()
 
-    def wait_until_ready(self):
-        """Wait for the port to accept and the startup line to reach the log."""
-        if self.failure is None:
-            self.failure = self._wait()
-        if self.failure is not None:  # once is enough: later tests fail at once
-            pytest.fail(self.failure, pytrace=False)
-
-    def _wait(self):
-        """Return None once the server is ready, or else what went wrong."""
-        name, port = self.protocol.script, self.protocol.port
-        deadline = time.monotonic() + START_TIMEOUT
-        while not port_accepts(port):
-            if self.process.poll() is not None:
-                return f'{self.describe_exit()} before it listened on port {port}'
-            if time.monotonic() > deadline:
-                return f'{name} did not listen on port {port} within {START_TIMEOUT} s'
-            time.sleep(0.01)  # poll the port, not a guess at how long startup takes
-        if self.protocol.startup_line is not None:
-            deadline = time.monotonic() + STARTUP_LINE_TIMEOUT
-            while self.protocol.startup_line not in self.log_lines():
-                if time.monotonic() > deadline:
-                    return (
-                        f'{name} listens on port {port}, but {self.protocol.startup_line!r} '
-                        f'did not reach server.log (is it flushed?); {self.describe_log()}'
-                    )
-                time.sleep(0.01)
-        self.startup_log = self.log_lines()
-        self.ready = True
-        return None
-
-    def describe_log(self):
-        log = self.log()
-        return f'its log:\n{log}' if log else 'its log is empty'
+    def stopped(self):
+        """True once a server that was ready has exited."""
+        return self.ready and self.process.poll() is not None
 
     def describe_exit(self):
+        log = self.log()
         status = self.process.returncode
-        return f'{self.protocol.script} exited with status {status}; {self.describe_log()}'
+        return f'{self.protocol.script} exited with status {status}; its log:\n{log or "(empty)"}'
 
-    def assert_running(self):
-        """Fail, with the exit status and the log, if the server has exited."""
-        if self.process.poll() is not None:
-            pytest.fail(self.describe_exit(), pytrace=False)
+    def wait_until_ready(self):
+        """Wait for the port to take connections and the startup line to reach the log;
+        fail saying why not, then and in every later test that asks for this server."""
+        script, port, line = self.protocol.script, self.protocol.port, self.protocol.startup_line
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.failure and not self.ready:
+            if self.process.poll() is not None:
+                self.failure = f'{self.describe_exit()}\nbefore it listened on port {port}'
+            elif time.monotonic() > deadline:
+                self.failure = f'{script} is not ready after {START_TIMEOUT} s (is {line!r} '
+                self.failure += f'flushed?); its log:\n{self.log()}'
+            elif port_accepts(port) and (line is None or line in self.log_lines()):
+                self.startup_log, self.ready = self.log_lines(), True
+            else:
+                time.sleep(0.01)  # poll, rather than guess how long startup takes
+        if self.failure:
+            pytest.fail(self.failure, pytrace=False)
 
     def stop(self):
         """Stop the server and anything it started (uv's child, say), as `kill` would."""
@@ -226,73 +167,11 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of its group
 
 
-def wait_until(server, condition, what, timeout=2):
-    """Wait for the condition to hold; fail at once if the server exits meanwhile."""
-    deadline = time.monotonic() + timeout
-    while True:
-        server.assert_running()
-        if condition():
-            return
-        assert time.monotonic() < deadline, f'waited {timeout} s in vain for {what}'
-        time.sleep(0.01)
-
-
-@contextlib.contextmanager
-def idle_clients(server, count):
-    """Hold `count` idle connections, each with its thread in the server.
-
-    They connect a batch at a time: a burst larger than the HTTP servers'
-    listen queue (64) would have connection attempts dropped, and retried a
-    second later.
-    """
-    process = psutil.Process(server.process.pid)
-    with contextlib.ExitStack() as held:
-        clients = []
-        while len(clients) < count:
-            for _ in range(min(32, count - len(clients))):
-                address = ('127.0.0.1', server.protocol.port)
-                clients.append(held.enter_context(socket.create_connection(address)))
-            # the main thread, and one for each client
-            wait_until(server, lambda: process.num_threads() == 1 + len(clients), 'the threads')
-        yield
-
-
-class CallingClients:
-    """Clients calling a server over and over, each in a thread, until it stops answering."""
-
-    def __init__(self, name, count):
-        self.answered = 0  # calls answered so far, by all the clients together
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._call, args=(name,)) for _ in range(count)]
-
-    def _call(self, name):
-        while not self._stop.is_set():
-            try:
-                ordinary_call(name)
-            except Exception:  # refused, reset or cut short: the server has stopped
-                return
-            with self._lock:
-                self.answered += 1
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=15)  # bounded, though a call to a hung server may outlast it
-
-
 class Servers:
-    """Running servers by protocol name; one is (re)started when needed."""
+    """Running servers by protocol name; one is (re)started when a test needs it."""
 
     def __init__(self, tmp_path_factory, launcher=PYTHON, start=PROTOCOLS):
-        self._tmp_path_factory = tmp_path_factory
-        self._launcher = launcher
-        self._servers = {}
+        self._tmp_path_factory, self._launcher, self._servers = tmp_path_factory, launcher, {}
         for name in start:  # all at once: each starts while the others do
             self._launch(name)
 
@@ -301,10 +180,9 @@ class Servers:
         self._servers[name] = Server(PROTOCOLS[name], directory, self._launcher)
 
     def __getitem__(self, name):
-        server = self._servers.get(name)
-        if server is None or server.stopped():
+        if name not in self._servers or self._servers[name].stopped():
             self._launch(name)
-            server = self._servers[name]
+        server = self._servers[name]
         if not server.ready:
             server.wait_until_ready()
         return server
@@ -322,59 +200,40 @@ class Servers:
             self._servers.pop(name).stop()
 
     def stop_all(self):
-        """Stop every server; they end at the same time, as each of them takes a moment."""
+        """Stop every server, side by side, as each takes a moment."""
         with concurrent.futures.ThreadPoolExecutor(max(1, len(self._servers))) as pool:
-            for server in self._servers.values():
-                pool.submit(server.stop)
-
-
-class ClientRun:
-    """What one run of a client script printed, and what its server logged."""
-
-    def __init__(self, completed, log_lines):
-        self.returncode = completed.returncode
-        self.stdout = completed.stdout.decode('utf-8').splitlines()
-        self.stderr = completed.stderr.decode('utf-8').splitlines()
-        self.log_lines = log_lines
+            pool.map(Server.stop, self._servers.values())
 
 
 class ClientRuns:
-    """Runs client scripts from a directory other than the project's.
-
-    Runs are remembered: the transcripts and README.md show the same sessions,
-    and both are checked against the one real run.
-    """
+    """Runs of client scripts, from a directory other than the project's, each remembered:
+    the transcripts and README.md show the same sessions, checked against one real run."""
 
     def __init__(self, servers, workdir, launcher=PYTHON):
-        self._servers = servers
-        self._workdir = workdir
-        self._launcher = launcher
-        self._runs = {}
+        self._servers, self._workdir, self._launcher, self._runs = servers, workdir, launcher, {}
 
     def __call__(self, script, *args):
+        """What the run printed (stdout, stderr: lists of lines) and its server logged."""
         command = (script, *args)
         if command not in self._runs:
             server = self._servers[protocol_of(script).name]
             logged_before = len(server.log_lines())
-            completed = run_script(*command, cwd=self._workdir, launcher=self._launcher)
-            # Each server logs a request before it answers it, so the log is
-            # complete once the client has exited.
-            self._runs[command] = ClientRun(completed, server.log_lines()[logged_before:])
+            run = run_script(script, *args, cwd=self._workdir, launcher=self._launcher)
+            run.stdout, run.stderr = (
+                run.stdout.decode().splitlines(),
+                run.stderr.decode().splitlines(),
+            )
+            # Each server logs a request before it answers: the log is whole once the client exits.
+            run.log_lines = server.log_lines()[logged_before:]
+            self._runs[command] = run
         return self._runs[command]
 
     def run_together(self, commands):
-        """Run the commands, each server's in turn, but the servers' at the same time.
-
-        A command that fails here is simply run again when a test asks for it.
-        """
-        by_server = defaultdict(list)
+        """Run the commands, each server's in turn, the servers' side by side; a command that
+        fails here is run again when a test asks for it."""
+        by_server = {}
         for command in commands:
-            by_server[protocol_of(command[0]).name].append(command)
-
-        def run_in_turn(commands):
-            for command in commands:
-                self(*command)
-
+            by_server.setdefault(protocol_of(command[0]).name, []).append(command)
         with concurrent.futures.ThreadPoolExecutor(len(by_server)) as pool:
-            for commands_of_one_server in by_server.values():
-                pool.submit(run_in_turn, commands_of_one_server)  # errors stay in the future
+            for in_turn in by_server.values():
+                pool.submit(lambda in_turn: [self(*command) for command in in_turn], in_turn)

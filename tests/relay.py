@@ -1,23 +1,18 @@
-"""A TCP relay that notes what crosses the wire, and can slow it down as a real link would.
+"""A TCP relay that notes what crosses the wire, and slows it down as a real link would.
 
     python3 tests/relay.py 50 rpyc_client.py      (from the project directory)
 
-runs rpyc_client.py with each of its connections passing through a relay
-that holds every chunk of bytes for 25 ms each way: a link with a round trip
-of 50 ms, over which a connection's handshake costs a round trip too. Only
-the port the script connects to changes, so it sends the bytes it always
-does. Then the relay says how long the script's connections took, from the
-first connect to the last byte back, and for how much of that time a message
-was on its way over the link: the rest, the programs spent working.
-`--save FILE` saves what crossed, for the tests.
-
-In a program of its own:
+runs rpyc_client.py, each of its connections through a relay that holds every
+chunk of bytes 25 ms each way (a round trip of 50 ms, a connection's handshake
+included); the script sends the bytes it always does, to another port. Then it
+says how long the connections took, first connect to last byte back, and for
+how much of that a message was on the link: the rest, the programs worked.
+`--save FILE` saves what crossed, for the tests. In a program of its own:
 
     with Relay(7001, delay=0.025) as relay:  # listens on 127.0.0.1:<relay.port>
         ...                                  # a client connects to relay.port
     relay.connections  # [[('out' or 'back', bytes), ...], ...]; b'': that side closed
-    relay.duration     # seconds from the first connection to the last byte back
-    relay.on_the_link  # the seconds of that during which a message was on its way
+    relay.duration, relay.on_the_link  # seconds: all of it, and a message on its way
 """
 
 import argparse
@@ -53,13 +48,9 @@ class Relay(socketserver.ThreadingTCPServer):
 
     @property
     def on_the_link(self):
-        """The seconds of the duration during which a message was on its way.
-
-        A message (the chunks one side sends before the other answers) is on
-        its way from its first chunk until that is due. A side that takes its
-        time to send the rest of it is working, not waiting on the link. The
-        client's last word, hanging up, is a message nobody waits for.
-        """
+        """The seconds of the duration during which a message (the chunks one side sends
+        before the other answers) was on its way: from its first chunk until that is due. A
+        side slow to send the rest is working; the client's hang-up, nobody waits for."""
         total, until = 0, self.first_connected
         for came, due in sorted(self.on_its_way):
             due = min(due, self.last_delivered)
@@ -171,14 +162,8 @@ def main():
                 f'took {relay.duration:.2f} s, {relay.on_the_link:.2f} s of it on the link'
             )
         if options.save:
-            saved = {
-                port: {
-                    'connections': r.connections,
-                    'duration': r.duration,
-                    'on_the_link': r.on_the_link,
-                }
-                for port, r in relays.items()
-            }
+            names = ('connections', 'duration', 'on_the_link')
+            saved = {port: {n: getattr(r, n) for n in names} for port, r in relays.items()}
             with open(options.save, 'wb') as file:
                 pickle.dump(saved, file)
 

@@ -1,13 +1,12 @@
-"""The chapter's transcripts and README.md's sessions, replayed for real.
-
-A session is what a reader types and sees: start a server with its output
-going to server.log, run clients (or curl), `cat server.log`, stop the
-server. Every command's output is compared with what the session shows.
-"""
+"""The book's transcripts and README.md's console sessions, replayed for real: a server
+started with its output going to server.log, clients or curl run, `cat server.log`, the
+server stopped; each command's output is what the session shows. (test_shells.py types the
+same sessions into bash and zsh.)"""
 
 import pytest
-from helpers import JSONRPC_LOG_LINE, PROTOCOLS, ROOT, TRANSCRIPTS, XMLRPC_LOG_LINE
-from sessions import CLIENT, is_its_own, parse_session, readme_blocks, replay, stops_a_server
+from helpers import PROTOCOLS, ROOT, TRANSCRIPTS, XMLRPC_LOG_LINE
+from readme import blocks
+from sessions import CLIENT, has_its_own_commands, parse_session, replay, stops_a_server
 
 
 @pytest.mark.parametrize('path', sorted(TRANSCRIPTS.glob('*.txt')), ids=lambda path: path.stem)
@@ -17,55 +16,50 @@ def test_transcript(path, servers, run_client, tmp_path):
 
 def marks(session):
     """The quick run replays the sessions of the chapter's scripts; the rest are slow."""
-    commands = [command for command, _ in parse_session(session)]
     if stops_a_server(session):
         return [pytest.mark.slow, pytest.mark.stops_server]
-    if any(CLIENT.fullmatch(command) for command in commands):
+    if any(CLIENT.fullmatch(command) for command, _ in parse_session(session)):
         return []
     return [pytest.mark.slow]  # curl, or a server started for a Python prompt
 
 
 @pytest.mark.parametrize(
-    'heading, session',
+    'block',
     [
-        pytest.param(heading, session, id=heading, marks=marks(session))
-        for heading, session in readme_blocks('console')
-        # one with commands of its own is typed into bash and zsh by test_shells.py
-        if not any(is_its_own(command) for command, _ in parse_session(session))
+        pytest.param(block, id=block.id, marks=marks(block.text))
+        for block in blocks('console')
+        if not has_its_own_commands(block.text)  # those test_shells.py alone types
     ],
 )
-def test_readme_session(heading, session, servers, run_client, tmp_path):
-    replay(session, servers, run_client, tmp_path)
+def test_readme_session(block, servers, run_client, tmp_path):
+    replay(block.text, servers, run_client, tmp_path)
 
 
 def test_readme_runs_every_script():
-    commands = [c for _, s in readme_blocks('console') for c, _ in parse_session(s)]
+    commands = [c for block in blocks('console') for c, _ in parse_session(block.text)]
     scripts = {p.name for p in ROOT.glob('*.py')}
-    shown = {word for command in commands for word in command.split() if word in scripts}
-    assert shown == scripts
+    assert {word for c in commands for word in c.split() if word in scripts} == scripts
 
 
 @pytest.mark.parametrize(
     'script, count',
     [
-        ('xmlrpc_client.py', 8),
-        ('xmlrpc_introspect.py', 7),  # listMethods, then 2 per function
-        ('xmlrpc_multicall.py', 1),
-        ('jsonrpc_client.py', 1),
+        pytest.param(script, count, id=script)
+        for script, count in [
+            ('xmlrpc_client.py', 8),
+            ('xmlrpc_introspect.py', 7),
+            ('xmlrpc_multicall.py', 1),
+        ]
     ],
 )
-def test_one_log_line_per_http_request(script, count, run_client):
-    pattern = XMLRPC_LOG_LINE if script.startswith('xmlrpc') else JSONRPC_LOG_LINE
+def test_the_log_has_a_line_for_each_http_request(script, count, run_client):
+    """README: "8 for the client, 7 for the introspection ... 1 for the multicall"."""
     logged = run_client(script).log_lines
-    assert [line for line in logged if not pattern.fullmatch(line)] == []
+    assert [line for line in logged if not XMLRPC_LOG_LINE.fullmatch(line)] == []
     assert len(logged) == count
 
 
-def test_rpyc_server_logs_each_call(run_client):
-    assert run_client('rpyc_client.py').log_lines == ['Client has invoked exposed_line_counter()']
-
-
 @pytest.mark.parametrize('protocol', PROTOCOLS.values(), ids=repr)
-def test_startup_line_is_all_the_log_holds_at_start(protocol, servers):
+def test_the_startup_line_is_all_the_log_holds_at_start(protocol, servers):
     expected = [] if protocol.startup_line is None else [protocol.startup_line]
     assert servers[protocol.name].startup_log == expected
