@@ -11,8 +11,7 @@ from jsonrpclib.SimpleJSONRPCServer import SimpleJSONRPCServer
 
 
 class ThreadingJSONRPCServer(socketserver.ThreadingMixIn, SimpleJSONRPCServer):
-    daemon_threads = True  # a thread for each connection, which neither Python's exit
-    block_on_close = False  # nor server_close() waits for: a silent client blocks no one
+    daemon_threads = True  # a thread per connection, which neither exit nor server_close() awaits
 
 
 def lengths(*args):

@@ -9,8 +9,7 @@ from xmlrpc.server import SimpleXMLRPCServer
 
 
 class ThreadingXMLRPCServer(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
-    daemon_threads = True  # a thread for each connection, which neither Python's exit
-    block_on_close = False  # nor server_close() waits for: a silent client blocks no one
+    daemon_threads = True  # a thread per connection, which neither exit nor server_close() awaits
 
 
 def main():

@@ -25,17 +25,17 @@ def pytest_configure(config):
         config.option.reportchars += 's'  # every skip says why, without -rs
     socket.setdefaulttimeout(10)  # a call to a server that hangs fails, not waits
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
-        # A script's background job (as under CI) starts with SIGINT ignored,
-        # and the servers we start would inherit that. A reader's server takes
-        # Ctrl-C: catching SIGINT here hands the servers its default instead.
+        # A script's background job (as under CI) starts with SIGINT ignored, which the
+        # servers would inherit; a reader's takes Ctrl-C: hand them its default instead.
         signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line('filterwarnings', 'error::DeprecationWarning')
+    # Python 3.15 warns of forkpty() with threads running: pexpect's child execs at once.
+    forkpty = 'is multi-threaded, use of forkpty'
     config.addinivalue_line(
-        'markers', 'slow: beyond the transcripts and quick truth checks; -m "not slow" skips it'
+        'filterwarnings', f'ignore:This process .* {forkpty}:DeprecationWarning'
     )
-    config.addinivalue_line(
-        'markers', 'stops_server(all=False): ends a shared server (or all); runs last'
-    )
+    config.addinivalue_line('markers', 'slow: beyond the transcripts; -m "not slow" skips it')
+    config.addinivalue_line('markers', 'stops_server(all=False): ends a shared server; runs last')
 
 
 def pytest_collection(session):
