@@ -21,7 +21,7 @@ TESTFILE = 'Simple\nis\nbetter\nthan\ncomplex.\n'
 
 def main():
     # Let the server use every public attribute of what we pass, such as the
-    # file's readlines(); by default rpyc allows only a safe few.
+    # file's readlines(); by default rpyc allows only the few it deems safe.
     config = {'allow_public_attrs': True}
     with rpyc.connect('localhost', 18861, config=config) as proxy, testfile() as fileobj:
         linecount = proxy.root.line_counter(fileobj, noisy)
@@ -33,7 +33,7 @@ def noisy(string):
 
 
 def testfile():
-    """The UTF-8 text file named on the command line, or else the book's testfile.txt."""
+    """The UTF-8 text file named on the command line, or else the book's testfile.txt's lines."""
     if len(sys.argv) > 1:
         return open(sys.argv[1], encoding='utf-8')
     return io.StringIO(TESTFILE)

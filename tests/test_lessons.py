@@ -100,8 +100,8 @@ def test_rpyc_at_its_defaults_lets_a_side_call_a_function_but_reach_no_method():
 
 def test_an_rpyc_client_may_reach_what_readme_says_and_nothing_else(rpyc_conn):
     """README: "A client may call the service's `exposed_` methods, rpyc's
-    `get_service_name()` and `get_service_aliases()`, and the few names that rpyc deems safe,
-    but not the service's other methods". rpyc tells a client every name; try each."""
+    `get_service_name()` and `get_service_aliases()`, and the special methods rpyc deems safe
+    ... but not the service's other methods". rpyc tells a client every name; try each."""
     listed = dir(rpyc_conn.root)
     assert {'on_connect', '_connect'} <= set(listed)
     reachable = set()

@@ -192,7 +192,7 @@ def test_kill_stops_a_server_at_once_and_frees_its_port(protocol, servers):
 
 @pytest.mark.parametrize(**EACH_PROTOCOL)
 def test_a_second_copy_exits_and_says_why(protocol, servers, tmp_path):
-    """README: "the next one fails with `OSError: [Errno 98] Address already in use`"."""
+    """README: "the next fails with `OSError: [Errno 98] Address already in use`"."""
     servers[protocol.name]
     second = run_script(protocol.script, cwd=tmp_path)
     assert second.returncode == 1
