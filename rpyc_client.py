@@ -33,7 +33,7 @@ def noisy(string):
 
 
 def testfile():
-    """The UTF-8 text file named on the command line, or else the book's testfile.txt's lines."""
+    """The UTF-8 text file named on the command line, else the book's testfile.txt, in memory."""
     if len(sys.argv) > 1:
         return open(sys.argv[1], encoding='utf-8')
     return io.StringIO(TESTFILE)
