@@ -11,7 +11,7 @@ from jsonrpclib.SimpleJSONRPCServer import SimpleJSONRPCServer
 
 
 class ThreadingJSONRPCServer(socketserver.ThreadingMixIn, SimpleJSONRPCServer):
-    daemon_threads = True  # a thread per connection, which neither exit nor server_close() awaits
+    daemon_threads = True  # a thread for each connection; Ctrl-C waits for none of them
 
 
 def lengths(*args):
@@ -29,7 +29,7 @@ def lengths(*args):
 def main():
     server = ThreadingJSONRPCServer(('localhost', 7002))
     server.register_function(lengths)
-    print('Starting server', flush=True)  # flushed: stdout is a file, and `kill` loses its buffer
+    print('Starting server', flush=True)  # now: in a file, a buffered line is lost to kill
     try:
         server.serve_forever()
     except KeyboardInterrupt:

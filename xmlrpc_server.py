@@ -9,7 +9,7 @@ from xmlrpc.server import SimpleXMLRPCServer
 
 
 class ThreadingXMLRPCServer(socketserver.ThreadingMixIn, SimpleXMLRPCServer):
-    daemon_threads = True  # a thread per connection, which neither exit nor server_close() awaits
+    daemon_threads = True  # a thread for each connection; Ctrl-C waits for none of them
 
 
 def main():
@@ -19,7 +19,7 @@ def main():
     server.register_function(addtogether)
     server.register_function(quadratic)
     server.register_function(remote_repr)
-    print('Server ready', flush=True)  # flushed: stdout is a file, and `kill` loses its buffer
+    print('Server ready', flush=True)  # now: in a file, a buffered line is lost to kill
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -34,7 +34,7 @@ def addtogether(*things):
 
 def quadratic(a, b, c):
     """Determine `x` values satisfying: `a` * x*x + `b` * x + c == 0"""
-    if b * b < 4.0 * a * c:  # no real roots: math.sqrt's own words, which Python 3.14 changed
+    if b * b < 4.0 * a * c:  # no real roots: in math.sqrt()'s words before Python 3.14
         raise ValueError('math domain error')
     b24ac = math.sqrt(b * b - 4.0 * a * c)
     return list({(-b - b24ac) / (2.0 * a), (-b + b24ac) / (2.0 * a)})  # each root once

@@ -159,18 +159,20 @@ def http_answer(answer):
 def serving(server):
     """Run a socketserver or rpyc server in a thread for the block, then close it:
     `with serving(SimpleXMLRPCServer(('127.0.0.1', 0))) as port: ...`"""
-    if isinstance(server, rpyc.utils.server.Server):
+    rpyc_server = isinstance(server, rpyc.utils.server.Server)
+    if rpyc_server:  # it listens once start() runs
         thread = threading.Thread(target=server.start)
         stop, port = server.close, server.port
-    else:
+    else:  # it listens already
         thread = threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01})
         stop, port = server.shutdown, server.server_address[1]
     thread.start()
     try:
-        wait_for_port(port, thread.is_alive)
+        if rpyc_server:
+            wait_for_port(port, thread.is_alive)
         yield port
     finally:
         stop()
         thread.join(timeout=10)
-        if not isinstance(server, rpyc.utils.server.Server):
+        if not rpyc_server:
             server.server_close()

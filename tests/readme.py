@@ -128,8 +128,8 @@ def as_here(text):
     for shown, here in HERE.items():
         text = text.replace(shown, here)
     if not STANDARD_JSON:  # each line that is a JSON object, as the library here writes it
-        rewrite = lambda line: jsonrpclib.jsonrpc.jdumps(jsonrpclib.jsonrpc.jloads(line.group()))  # noqa: E731
-        text = re.sub(r'(?m)^\{".*\}$', rewrite, text)
+        loads, dumps = jsonrpclib.jsonrpc.jloads, jsonrpclib.jsonrpc.jdumps
+        text = re.sub(r'(?m)^\{".*\}$', lambda line: dumps(loads(line.group())), text)
     return text
 
 

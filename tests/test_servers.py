@@ -216,5 +216,6 @@ def test_a_line_left_in_pythons_buffer_is_lost_to_kill(tmp_path):
     here a stand-in for the book's server, whose stdout is a file: it prints, then is killed."""
     book_like = 'import os, signal; print("Server ready"); os.kill(os.getpid(), signal.SIGTERM)'
     with open(tmp_path / 'server.log', 'wb') as log:
-        killed = subprocess.run([sys.executable, '-c', book_like], stdout=log, env=script_env())
+        command = [sys.executable, '-c', book_like]
+        killed = subprocess.run(command, stdout=log, env=script_env(), timeout=10)
     assert (killed.returncode, (tmp_path / 'server.log').read_text()) == (-signal.SIGTERM, '')

@@ -187,8 +187,10 @@ CLEAR_SCREEN = '\x1b[2J'
 
 
 def wait_for_a_log_line(server, ending):
-    logged = lambda: any(line.endswith(ending) for line in server.log_lines())  # noqa: E731
-    wait_until(logged, f'no line ending {ending!r} in the log')
+    logged = server.log_lines
+    wait_until(
+        lambda: any(line.endswith(ending) for line in logged()), f'no {ending!r} in the log'
+    )
 
 
 def test_a_client_writes_what_it_likes_into_server_log(servers):
